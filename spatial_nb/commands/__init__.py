@@ -1,0 +1,1 @@
+"""Subcommands of the ``spatial-nb`` CLI; each module has ``register(subparsers)``."""
