@@ -1,0 +1,402 @@
+"""Image loading and preparation: anything picture-like -> an upright RGB image -> request bytes.
+
+``load_image`` accepts paths, bytes, PIL images and numpy arrays, applies the EXIF orientation
+(phone photos are stored sideways) and converts every mode to RGB. ``prepare_image`` also
+shrinks the picture to what the model needs (640 px by default) and encodes it, with a mime
+type checked against the bytes. Large JPEGs are decoded at reduced scale (libjpeg "draft"),
+which is most of the speed; the cache key uses a digest of the *source*, never of the thumbnail.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import os
+import warnings
+from dataclasses import dataclass, field
+from typing import Any, Union
+
+import numpy as np
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+from .errors import ImageLoadError
+
+__all__ = [
+    "ImageInput",
+    "PreparedImage",
+    "load_image",
+    "prepare_image",
+    "sniff_mime",
+    "MAX_PIXELS",
+    "DEFAULT_MAX_SIZE",
+    "JPEG_QUALITY",
+]
+
+#: What the loaders accept.
+ImageInput = Union[str, "os.PathLike[str]", bytes, bytearray, memoryview, Image.Image, np.ndarray]
+
+#: Largest picture (width x height) we agree to decode: a guard against decompression bombs.
+#: 150 MP covers 108 MP phone photos. Pillow refuses more than 2 x ``PIL.Image.MAX_IMAGE_PIXELS``
+#: (about 179 MP) by itself; raise both to open larger files.
+MAX_PIXELS = 150_000_000
+
+#: Longest side, in pixels, of the image sent to the model unless told otherwise.
+DEFAULT_MAX_SIZE = 640
+
+#: Quality of the JPEGs we send (90: artefacts invisible to the model, ~4x smaller than PNG).
+JPEG_QUALITY = 90
+
+_MIME = {"JPEG": "image/jpeg", "PNG": "image/png", "WEBP": "image/webp"}
+# Sources that are usually graphics/screenshots: re-encode losslessly.
+_LOSSLESS_SOURCES = {"PNG", "GIF", "BMP", "TIFF", "PPM", "ICO"}
+
+
+@dataclass(frozen=True)
+class PreparedImage:
+    """An image ready to send: the encoded bytes plus what they are.
+
+    Attributes:
+        data: Encoded bytes, exactly what goes into the request.
+        mime_type: Mime type of ``data`` (checked against its magic bytes).
+        size: ``(width, height)`` of the encoded picture, i.e. what the model sees.
+        original_size: ``(width, height)`` of the upright source picture.
+        source_digest: sha256 hex of the source: the file bytes for paths and bytes; for PIL
+            images and arrays a digest of mode/dtype, size and raw pixels.
+        format: ``"JPEG"``, ``"PNG"`` or ``"WEBP"``.
+        source_name: File name for path inputs, else None.
+        image: The prepared (upright, RGB, resized) PIL image.
+    """
+
+    data: bytes
+    mime_type: str
+    size: tuple[int, int]
+    original_size: tuple[int, int]
+    source_digest: str
+    format: str
+    source_name: str | None = None
+    image: Image.Image | None = field(default=None, repr=False, compare=False)
+
+
+# -- opening ---------------------------------------------------------------------------------
+
+
+@dataclass
+class _Source:
+    image: Image.Image  # possibly lazy (not yet decoded), possibly not RGB/upright
+    digest: str
+    format: str | None  # file format for encoded inputs
+    name: str | None
+    owned: bool = True  # False for the caller's PIL image: never call draft() on it
+    header_size: tuple[int, int] = (0, 0)  # full-resolution size before any draft / transpose
+
+    def __post_init__(self) -> None:
+        self.header_size = self.image.size
+
+
+def _describe(image: Any) -> str:
+    if isinstance(image, (str, os.PathLike)):
+        return repr(os.fspath(image))
+    return type(image).__name__
+
+
+def _open_bytes(data: bytes, what: str) -> Image.Image:
+    if not data:
+        raise ImageLoadError(f"{what} is empty (0 bytes); give a JPEG, PNG, WebP or GIF image")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            img = Image.open(io.BytesIO(data))
+    except Image.DecompressionBombError as exc:
+        raise ImageLoadError(f"{what} is too large to decode safely ({exc})") from None
+    except UnidentifiedImageError:
+        head = data[:16]
+        hint = " (it looks like text/HTML, not an image)" if head.lstrip()[:1] in (b"<", b"{", b"[") else ""
+        raise ImageLoadError(
+            f"{what} is not an image Pillow can read{hint}; give a JPEG, PNG, WebP or GIF file"
+        ) from None
+    except (OSError, ValueError, SyntaxError) as exc:
+        raise ImageLoadError(f"{what} is corrupt or unreadable: {exc}") from None
+    width, height = img.size
+    if width * height > MAX_PIXELS:
+        raise ImageLoadError(
+            f"{what} is {width}x{height} ({width * height / 1e6:.0f} MP), more than the "
+            f"{MAX_PIXELS / 1e6:.0f} MP limit that protects against decompression bombs; "
+            "shrink it first or raise spatial_nb.images.MAX_PIXELS"
+        )
+    return img
+
+
+def _array_to_image(arr: np.ndarray) -> Image.Image:
+    """numpy (H, W), (H, W, 1|3|4) of uint8/uint16/float/bool -> PIL image (L, RGB or RGBA)."""
+    a = np.asarray(arr)
+    if a.ndim == 3 and a.shape[2] == 1:
+        a = a[:, :, 0]
+    if a.ndim not in (2, 3) or (a.ndim == 3 and a.shape[2] not in (3, 4)) or 0 in a.shape:
+        hint = " (channels first? use arr.transpose(1, 2, 0))" if a.ndim == 3 and a.shape[0] in (1, 3, 4) else ""
+        raise ImageLoadError(
+            f"numpy image has shape {a.shape}; expected (height, width), (height, width, 3) "
+            f"or (height, width, 4){hint}"
+        )
+    if a.dtype == bool:
+        a = a.astype(np.uint8) * 255
+    elif a.dtype == np.uint8:
+        pass
+    elif np.issubdtype(a.dtype, np.floating):
+        finite = np.nan_to_num(a.astype(np.float64), nan=0.0, posinf=0.0, neginf=0.0)
+        scale = 255.0 if finite.size and finite.max() <= 1.0 else 1.0  # [0, 1] floats or 0-255
+        a = np.clip(np.rint(finite * scale), 0, 255).astype(np.uint8)
+    elif np.issubdtype(a.dtype, np.integer):
+        a = _deep_to_uint8(a)
+    else:
+        raise ImageLoadError(f"numpy image has dtype {a.dtype}; use uint8, uint16, float or bool")
+    a = np.ascontiguousarray(a)
+    mode = "L" if a.ndim == 2 else ("RGB" if a.shape[2] == 3 else "RGBA")
+    return Image.fromarray(a, mode)
+
+
+def _deep_to_uint8(a: np.ndarray) -> np.ndarray:
+    """Integer data deeper than 8 bits -> uint8.
+
+    Values that already fit in 0-255 (8-bit data in a 16-bit container) are kept; otherwise
+    the full 16-bit range is mapped to 0-255 (value / 257), clipping anything above 65535.
+    """
+    if a.size == 0 or (a.min() >= 0 and a.max() <= 255):
+        return np.clip(a, 0, 255).astype(np.uint8)
+    return np.clip(np.rint(a.astype(np.float64) / 257.0), 0, 255).astype(np.uint8)
+
+
+def _digest_pixels(img: Image.Image) -> str:
+    h = hashlib.sha256()
+    orientation = 1
+    try:
+        orientation = int(img.getexif().get(0x0112, 1) or 1)
+    except Exception:  # noqa: BLE001 - broken EXIF must not stop loading
+        pass
+    h.update(f"PIL|{img.mode}|{img.size[0]}x{img.size[1]}|o{orientation}|".encode())
+    h.update(img.tobytes())
+    return h.hexdigest()
+
+
+def _open_source(image: ImageInput) -> _Source:
+    if isinstance(image, Image.Image):
+        try:
+            return _Source(image, _digest_pixels(image), image.format, None, owned=False)
+        except (OSError, ValueError) as exc:
+            raise ImageLoadError(f"the PIL image cannot be read: {exc}") from None
+    if isinstance(image, np.ndarray):
+        img = _array_to_image(image)
+        h = hashlib.sha256(f"ndarray|{image.dtype.str}|{image.shape}|".encode())
+        h.update(np.ascontiguousarray(image).tobytes())
+        return _Source(img, h.hexdigest(), None, None)
+    if isinstance(image, (bytes, bytearray, memoryview)):
+        data = bytes(image)
+        img = _open_bytes(data, "the image bytes")
+        return _Source(img, hashlib.sha256(data).hexdigest(), img.format, None)
+    if isinstance(image, (str, os.PathLike)):
+        path = os.path.expanduser(os.fspath(image))
+        if isinstance(path, bytes):
+            path = os.fsdecode(path)
+        if path.startswith(("http://", "https://")):
+            raise ImageLoadError(f"{path!r} is a URL; download the image first and pass the file path or bytes")
+        if not os.path.exists(path):
+            raise ImageLoadError(f"image file not found: {path!r}")
+        if os.path.isdir(path):
+            raise ImageLoadError(f"{path!r} is a folder, not an image file (for folders use snb.run_folder)")
+        try:
+            with open(path, "rb") as fh:
+                data = fh.read()
+        except OSError as exc:
+            raise ImageLoadError(f"cannot read image file {path!r}: {exc.strerror or exc}") from None
+        img = _open_bytes(data, f"image file {path!r}")
+        return _Source(img, hashlib.sha256(data).hexdigest(), img.format, os.path.basename(path))
+    if hasattr(image, "read"):
+        data = image.read()
+        if isinstance(data, str):
+            raise ImageLoadError("the file object was opened in text mode; open it with 'rb'")
+        img = _open_bytes(bytes(data), "the image file object")
+        return _Source(img, hashlib.sha256(bytes(data)).hexdigest(), img.format, getattr(image, "name", None))
+    raise ImageLoadError(
+        f"cannot load an image from {type(image).__name__}; pass a file path, bytes, "
+        "a PIL.Image.Image or a numpy array"
+    )
+
+
+# -- making it upright RGB -------------------------------------------------------------------
+
+
+def _upright(img: Image.Image) -> Image.Image:
+    """Apply the EXIF orientation (a broken EXIF block is ignored, not fatal)."""
+    try:
+        out = ImageOps.exif_transpose(img)
+    except Exception:  # noqa: BLE001 - Pillow raises assorted errors on malformed EXIF
+        return img
+    return img if out is None else out
+
+
+def _to_rgb(img: Image.Image) -> Image.Image:
+    """Any Pillow mode -> RGB; transparency is composited on white."""
+    mode = img.mode
+    if mode == "RGB":
+        return img
+    if mode in ("I;16", "I;16L", "I;16B", "I;16N", "I"):
+        return Image.fromarray(_deep_to_uint8(np.asarray(img)), "L").convert("RGB")
+    if mode == "F":
+        return _array_to_image(np.asarray(img)).convert("RGB")
+    has_alpha = mode in ("RGBA", "LA", "PA", "RGBa", "La") or (
+        mode in ("P", "L", "RGB", "1") and "transparency" in img.info
+    )
+    if has_alpha:
+        rgba = img.convert("RGBA")
+        background = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
+        return Image.alpha_composite(background, rgba).convert("RGB")
+    try:
+        return img.convert("RGB")
+    except (ValueError, OSError) as exc:
+        raise ImageLoadError(f"cannot convert a {mode} image to RGB: {exc}") from None
+
+
+def _decode(src: _Source, draft_size: int | None) -> tuple[Image.Image, bool]:
+    """Decode (JPEG at reduced scale when ``draft_size`` allows) -> (upright RGB, axes swapped)."""
+    img = src.image
+    try:
+        if draft_size and src.owned and img.format == "JPEG":
+            # Decode at 1/2, 1/4 or 1/8 scale while staying >= 2x the target (quality kept).
+            img.draft(None, (2 * draft_size, 2 * draft_size))
+        img.load()
+        upright = _upright(img)
+        swapped = upright.size != img.size
+        return _to_rgb(upright), swapped
+    except ImageLoadError:
+        raise
+    except Image.DecompressionBombError as exc:
+        raise ImageLoadError(f"the image is too large to decode safely ({exc})") from None
+    except (OSError, ValueError, SyntaxError, EOFError) as exc:
+        raise ImageLoadError(f"the image is corrupt or truncated: {exc}") from None
+
+
+def load_image(image: ImageInput) -> Image.Image:
+    """Load any picture-like input as an upright RGB PIL image.
+
+    Args:
+        image: A file path, encoded bytes, a ``PIL.Image.Image`` or a numpy array
+            (``(H, W)``, ``(H, W, 3)`` or ``(H, W, 4)``; uint8, uint16, float in [0, 1] or bool).
+
+    Returns:
+        A new RGB image with the EXIF orientation applied (RGBA/LA/P transparency on white,
+        16-bit data scaled to 8 bits, CMYK converted; GIF/animated files give the first frame).
+
+    Raises:
+        ImageLoadError: missing, empty, corrupt, non-image or too large input.
+
+    Example:
+        >>> import numpy as np
+        >>> load_image(np.zeros((4, 6), np.uint16)).size
+        (6, 4)
+    """
+    src = _open_source(image)
+    out, _ = _decode(src, None)
+    return out.copy() if out is image else out
+
+
+# -- preparing the request bytes -------------------------------------------------------------
+
+
+def sniff_mime(data: bytes) -> str | None:
+    """Mime type from the magic bytes (JPEG, PNG, WebP, GIF), or None when unknown."""
+    if data[:3] == b"\xff\xd8\xff":
+        return "image/jpeg"
+    if data[:8] == b"\x89PNG\r\n\x1a\n":
+        return "image/png"
+    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
+        return "image/webp"
+    if data[:6] in (b"GIF87a", b"GIF89a"):
+        return "image/gif"
+    return None
+
+
+def _parse_max_size(max_size: int | str | None) -> int | None:
+    if max_size is None:
+        return None
+    if isinstance(max_size, str):
+        text = max_size.strip().lower()
+        if text in ("original", "none", "full", "0", ""):
+            return None
+        if not text.isdigit():
+            raise ValueError(f"max_size must be a number of pixels or 'original', got {max_size!r}")
+        max_size = int(text)
+    if isinstance(max_size, bool) or not isinstance(max_size, (int, np.integer)):
+        raise ValueError(f"max_size must be a number of pixels or 'original', got {max_size!r}")
+    if max_size <= 0:
+        return None
+    if max_size < 16:
+        raise ValueError(f"max_size={max_size} is too small for the model to see anything; use 640 or 1024")
+    return int(max_size)
+
+
+def _choose_format(format: str | None, src: _Source) -> str:
+    if format is None:
+        return "PNG" if (src.format or "").upper() in _LOSSLESS_SOURCES else "JPEG"
+    fmt = format.upper().replace("IMAGE/", "")
+    fmt = {"JPG": "JPEG"}.get(fmt, fmt)
+    if fmt not in _MIME:
+        raise ValueError(f"format must be 'JPEG', 'PNG' or 'WEBP', got {format!r}")
+    return fmt
+
+
+def prepare_image(
+    image: ImageInput,
+    max_size: int | str | None = DEFAULT_MAX_SIZE,
+    format: str | None = None,
+) -> PreparedImage:
+    """Load, orient, convert, shrink and encode an image for a Gemini request.
+
+    Args:
+        image: Anything :func:`load_image` accepts.
+        max_size: Longest side in pixels after shrinking (aspect ratio kept, never enlarged);
+            ``None`` or ``"original"`` sends the full picture. 640 matches Google's
+            spatial-understanding examples; 1024 helps with small objects.
+        format: ``"JPEG"``, ``"PNG"`` or ``"WEBP"``. ``None`` picks PNG when the source file is
+            PNG/GIF/BMP/TIFF (usually graphics or screenshots, where JPEG blurs edges and text)
+            and JPEG (quality 90) for everything else, including PIL images and arrays.
+
+    Returns:
+        A :class:`PreparedImage` whose ``mime_type`` is verified against ``data``.
+
+    Example:
+        >>> import numpy as np
+        >>> p = prepare_image(np.zeros((1000, 2000, 3), np.uint8))
+        >>> p.size, p.mime_type
+        ((640, 320), 'image/jpeg')
+    """
+    limit = _parse_max_size(max_size)
+    src = _open_source(image)
+    fmt = _choose_format(format, src)
+    img, swapped = _decode(src, limit)
+    w, h = src.header_size  # the draft may have decoded at reduced scale: use the header size
+    original_size = (h, w) if swapped else (w, h)
+    if limit is not None and max(img.size) > limit:
+        if img is image:  # never resize the caller's own PIL image in place
+            img = img.copy()
+        img.thumbnail((limit, limit), Image.Resampling.LANCZOS)
+    buf = io.BytesIO()
+    if fmt == "JPEG":
+        img.save(buf, "JPEG", quality=JPEG_QUALITY)
+    elif fmt == "PNG":
+        img.save(buf, "PNG", compress_level=6)
+    else:
+        img.save(buf, "WEBP", quality=JPEG_QUALITY)
+    data = buf.getvalue()
+    mime = _MIME[fmt]
+    sniffed = sniff_mime(data)
+    if sniffed != mime:  # pragma: no cover - would be a Pillow bug
+        raise ImageLoadError(f"encoded {fmt} bytes look like {sniffed}; refusing to send a mislabelled image")
+    return PreparedImage(
+        data=data,
+        mime_type=mime,
+        size=img.size,
+        original_size=original_size,
+        source_digest=src.digest,
+        format=fmt,
+        source_name=src.name,
+        image=img,
+    )
