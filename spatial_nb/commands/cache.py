@@ -1,0 +1,81 @@
+"""``spatial-nb cache info|clear``: look at or empty the answer cache.
+
+The cache directory is ``$SPATIAL_NB_CACHE_DIR`` or the user cache directory; ``--dir``
+points at another one. ``info`` never creates anything; ``clear`` removes every stored
+answer (the next request for each is sent to Gemini again).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+
+__all__ = ["register"]
+
+_MIB = 1024 * 1024
+
+
+def register(subparsers) -> None:
+    """Add the ``cache`` subcommand (with ``info`` and ``clear``) to the CLI."""
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument(
+        "--dir",
+        metavar="DIRECTORY",
+        help="cache directory (default: $SPATIAL_NB_CACHE_DIR or the user cache directory)",
+    )
+    parser = subparsers.add_parser(
+        "cache",
+        help="show or clear the cache of Gemini answers",
+        description="Show or clear the on-disk cache of Gemini answers.",
+        epilog="examples:\n  spatial-nb cache info\n  spatial-nb cache clear --dir /tmp/snb-cache",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.set_defaults(func=lambda args: _print_help(parser))
+    actions = parser.add_subparsers(dest="cache_command", metavar="ACTION")
+    info = actions.add_parser(
+        "info", parents=[common], help="where the cache is, how many answers, how big"
+    )
+    info.add_argument("--json", action="store_true", help="print the figures as JSON")
+    info.set_defaults(func=_info)
+    clear = actions.add_parser("clear", parents=[common], help="remove every cached answer")
+    clear.set_defaults(func=_clear)
+
+
+def _print_help(parser: argparse.ArgumentParser) -> int:
+    parser.print_help()
+    return 2
+
+
+def _open(args):
+    from ..cache import Cache
+
+    return Cache(args.dir) if args.dir else Cache()
+
+
+def _when(epoch: float | None) -> str:
+    if epoch is None:
+        return "-"
+    return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(epoch))
+
+
+def _info(args) -> int:
+    cache = _open(args)
+    info = cache.info()
+    if args.json:
+        print(json.dumps(info, indent=2))
+        return 0
+    print(f"directory: {info['directory']}")
+    print(f"entries:   {info['entries']}")
+    print(f"size:      {info['bytes'] / _MIB:.2f} MiB (file {info['file_bytes'] / _MIB:.2f} MiB)")
+    print(f"limit:     {info['max_bytes'] / _MIB:.2f} MiB")
+    print(f"oldest:    {_when(info['oldest'])}")
+    print(f"newest:    {_when(info['newest'])}")
+    return 0
+
+
+def _clear(args) -> int:
+    cache = _open(args)
+    removed = cache.clear()
+    print(f"removed {removed} {'entry' if removed == 1 else 'entries'} from {cache.directory}")
+    return 0
