@@ -1,0 +1,236 @@
+"""Prompts, system instructions and the generation config of a spatial request.
+
+The default system instructions are the cookbook's for boxes and the AI Studio app's wording
+for masks, points and 3D boxes (object caps 25 / 20 / 10 / 10). ``template`` builds the AI
+Studio app's per-kind prompts; ``generation_config`` is the single place that turns a kind,
+model profile and user settings into what is sent, so ``raw_prompt`` shows exactly what the
+client sends (it uses the same function).
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from . import models
+from .schemas import response_schema
+
+__all__ = [
+    "KINDS",
+    "KIND_TITLES",
+    "SAFETY_SETTINGS",
+    "SYSTEM_INSTRUCTIONS",
+    "system_instruction",
+    "template",
+    "generation_config",
+    "resolve_thinking",
+    "raw_prompt",
+]
+
+#: The four kinds of spatial answer.
+KINDS = ("boxes", "masks", "points", "boxes3d")
+
+#: Titles as the AI Studio app names them.
+KIND_TITLES = {
+    "boxes": "2D bounding boxes",
+    "masks": "Segmentation masks",
+    "points": "Points",
+    "boxes3d": "3D bounding boxes",
+}
+
+#: Safety settings of the cookbook: block dangerous content only at high probability.
+SAFETY_SETTINGS: list[dict[str, str]] = [
+    {"category": "HARM_CATEGORY_DANGEROUS_CONTENT", "threshold": "BLOCK_ONLY_HIGH"},
+]
+
+_SAME_NAME = (
+    "If an object is present multiple times, name them according to their unique characteristic "
+    "(colors, size, position, unique characteristics, etc..)."
+)
+
+#: Default system instruction per kind.
+SYSTEM_INSTRUCTIONS: dict[str, str] = {
+    # Google cookbook, quickstarts/Spatial_understanding.ipynb
+    "boxes": (
+        "Return bounding boxes as a JSON array with labels. Never return masks or code fencing. "
+        "Limit to 25 objects.\n" + _SAME_NAME
+    ),
+    # AI Studio "Spatial understanding" app wording, as standing instructions
+    "masks": (
+        "Output a JSON list of segmentation masks where each entry contains the 2D bounding box "
+        'in the key "box_2d", the segmentation mask in key "mask", and the text label in the key '
+        '"label". Use descriptive labels. Limit to 20 objects.\n' + _SAME_NAME
+    ),
+    "points": (
+        "Point to the requested items with no more than 10 items. The answer should follow the json "
+        'format: [{"point": <point>, "label": <label1>}, ...]. The points are in [y, x] format '
+        "normalized to 0-1000."
+    ),
+    "boxes3d": (
+        "Output in json. Return the 3D bounding boxes of the requested objects, output no more than "
+        '10 items. Return a list where each entry contains the object name in "label" and its 3D '
+        'bounding box in "box_3d".'
+    ),
+}
+
+
+def _check_kind(kind: str) -> str:
+    if kind not in KINDS:
+        raise ValueError(f"kind must be one of {KINDS}, got {kind!r}")
+    return kind
+
+
+def system_instruction(kind: str = "boxes") -> str:
+    """The default system instruction for ``kind``.
+
+    >>> system_instruction("boxes").startswith("Return bounding boxes as a JSON array")
+    True
+    """
+    return SYSTEM_INSTRUCTIONS[_check_kind(kind)]
+
+
+def template(kind: str = "boxes", target: str = "items", label_with: str | None = None) -> str:
+    """An AI-Studio-style prompt asking for ``target`` in the format of ``kind``.
+
+    Args:
+        kind: ``"boxes"``, ``"masks"``, ``"points"`` or ``"boxes3d"``.
+        target: What to look for ("items", "the cups", "every shadow", ...).
+        label_with: What the label should hold ("a text label" by default; e.g.
+            "the name in Japanese", "the topping description").
+
+    Example:
+        >>> template("boxes", "cupcakes")
+        'Detect cupcakes, with no more than 20 items. Output a json list where each entry contains the 2D bounding box in "box_2d" and a text label in "label".'
+    """
+    _check_kind(kind)
+    target = (target or "items").strip()
+    if kind == "boxes":
+        return (
+            f"Detect {target}, with no more than 20 items. Output a json list where each entry "
+            f'contains the 2D bounding box in "box_2d" and {label_with or "a text label"} in "label".'
+        )
+    if kind == "masks":
+        return (
+            f"Give the segmentation masks for the {target}. Output a JSON list of segmentation masks "
+            'where each entry contains the 2D bounding box in the key "box_2d", the segmentation mask '
+            f'in key "mask", and {label_with or "the text label"} in the key "label". Use descriptive labels.'
+        )
+    if kind == "points":
+        text = (
+            f"Point to the {target} with no more than 10 items. The answer should follow the json "
+            'format: [{"point": <point>, "label": <label1>}, ...]. The points are in [y, x] format '
+            "normalized to 0-1000."
+        )
+        return text + (f' Put {label_with} in "label".' if label_with else "")
+    return (
+        f"Output in json. Detect the 3D bounding boxes of {target}, output no more than 10 items. "
+        f'Return a list where each entry contains {label_with or "the object name"} in "label" and '
+        'its 3D bounding box in "box_3d".'
+    )
+
+
+def resolve_thinking(thinking: Any, profile: models.ModelProfile) -> dict[str, Any] | None:
+    """The ``thinking_config`` to send.
+
+    Args:
+        thinking: None (the profile's setting), False (send none), an int (``thinking_budget``),
+            a str (``thinking_level``, e.g. "low") or a dict sent as is.
+        profile: The model's profile.
+    """
+    if thinking is None:
+        return profile.thinking_config()
+    if thinking is False:
+        return None
+    if isinstance(thinking, bool):
+        raise ValueError("thinking=True is ambiguous: pass a budget (int), a level (str) or a dict")
+    if isinstance(thinking, int):
+        return {"thinking_budget": thinking}
+    if isinstance(thinking, str):
+        return {"thinking_level": thinking.lower()}
+    if isinstance(thinking, dict):
+        return dict(thinking)
+    raise TypeError(f"thinking must be None, False, int, str or dict, got {type(thinking).__name__}")
+
+
+def generation_config(
+    kind: str = "boxes",
+    *,
+    model: str | models.ModelProfile | None = None,
+    system_instruction: str | None = None,
+    temperature: float | None = 0.5,
+    thinking: Any = None,
+    structured: bool = False,
+    max_output_tokens: int | None = None,
+    seed: int | None = None,
+) -> dict[str, Any]:
+    """The generation config of a request, as a dict ``GenerateContentConfig(**d)`` accepts.
+
+    ``system_instruction=None`` uses the kind's default; ``""`` sends none.
+
+    Example:
+        >>> cfg = generation_config("boxes", model="gemini-2.5-pro")
+        >>> cfg["thinking_config"], cfg["temperature"]
+        ({'thinking_budget': 128}, 0.5)
+    """
+    _check_kind(kind)
+    prof = model if isinstance(model, models.ModelProfile) else models.profile(model)
+    si = SYSTEM_INSTRUCTIONS[kind] if system_instruction is None else system_instruction
+    cfg: dict[str, Any] = {}
+    if si:
+        cfg["system_instruction"] = si
+    if temperature is not None:
+        cfg["temperature"] = float(temperature)
+    thinking_cfg = resolve_thinking(thinking, prof)
+    if thinking_cfg:
+        cfg["thinking_config"] = thinking_cfg
+    cfg["safety_settings"] = [dict(s) for s in SAFETY_SETTINGS]
+    if structured:
+        cfg["response_mime_type"] = "application/json"
+        cfg["response_schema"] = response_schema(kind)
+    if max_output_tokens is not None:
+        cfg["max_output_tokens"] = int(max_output_tokens)
+    if seed is not None:
+        cfg["seed"] = int(seed)
+    return cfg
+
+
+def raw_prompt(
+    prompt: str,
+    kind: str = "boxes",
+    system_instruction: str | None = None,
+    model: str | None = None,
+    temperature: float | None = 0.5,
+    **settings: Any,
+) -> str:
+    """Show exactly what a request would send: model, system instruction, parts and config.
+
+    Args:
+        prompt: The user prompt.
+        kind, system_instruction, model, temperature: As in ``Client.detect``.
+        **settings: Other ``detect`` settings: ``thinking``, ``structured``,
+            ``max_output_tokens``, ``seed``, and for the image line ``mime_type`` and
+            ``image_size`` (width, height) and ``images`` (count).
+
+    Example:
+        >>> print(raw_prompt("Detect the cups", model="gemini-2.5-flash").splitlines()[0])
+        model: gemini-2.5-flash
+    """
+    images = int(settings.pop("images", 1))
+    mime = settings.pop("mime_type", "image/jpeg")
+    size = settings.pop("image_size", None)
+    known = {"thinking", "structured", "max_output_tokens", "seed"}
+    unknown = set(settings) - known
+    if unknown:
+        raise TypeError(f"raw_prompt() got unknown settings {sorted(unknown)}; known: {sorted(known)}")
+    prof = models.profile(model)
+    cfg = generation_config(
+        kind, model=prof, system_instruction=system_instruction, temperature=temperature, **settings
+    )
+    si = cfg.pop("system_instruction", None)
+    size_text = f", {size[0]}x{size[1]} px" if size else ""
+    lines = [f"model: {prof.name}", "", "--- system instruction ---", si if si else "(none)", ""]
+    lines.append("--- contents (role: user) ---")
+    for i in range(images):
+        lines.append(f"[image {i + 1}: inline_data, {mime}{size_text}]")
+    lines += [prompt, "", "--- generation config ---", json.dumps(cfg, indent=2, ensure_ascii=False)]
+    return "\n".join(lines)
