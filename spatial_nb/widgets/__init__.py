@@ -1,0 +1,14 @@
+"""The interactive panel: ``snb.Panel()`` — pick an image, a detect type and a prompt, click Run.
+
+Split so the logic is testable without a browser: ``state`` (settings and run history, no
+widgets), ``runner`` (one background call at a time), ``messages`` (errors -> escaped HTML)
+and ``view`` (the ipywidgets layout). ipywidgets is imported only when this package is.
+"""
+
+from __future__ import annotations
+
+from .runner import BackgroundRunner, Outcome
+from .state import ImageChoice, PanelState, RunRecord
+from .view import Panel
+
+__all__ = ["Panel", "PanelState", "RunRecord", "ImageChoice", "BackgroundRunner", "Outcome"]

@@ -1,0 +1,221 @@
+"""The panel's state without any widget: settings, the chosen image and the run history.
+
+``PanelState`` is a ``traitlets.HasTraits`` object (no ipywidgets, no comms), so tests and
+scripts can read and set it directly and the view only observes it. It knows how to turn the
+settings into the exact prompt and keyword arguments for ``Client.detect``. List traits are
+always reassigned (never mutated in place) so observers fire.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import traitlets
+
+__all__ = ["ImageChoice", "RunRecord", "PanelState", "KIND_LABELS", "MAX_SIZES"]
+
+#: Detect types in the order the panel shows them: kind -> button label.
+KIND_LABELS = {
+    "boxes": "2D bounding boxes",
+    "masks": "Segmentation masks",
+    "points": "Points",
+    "boxes3d": "3D bounding boxes",
+}
+
+#: Max-size choices: label -> value passed to ``Client.detect(max_size=...)``.
+MAX_SIZES = {"640 px": 640, "1024 px": 1024, "original": None}
+
+
+@dataclass(frozen=True)
+class ImageChoice:
+    """Which picture the panel works on.
+
+    Attributes:
+        source: ``"sample"``, ``"path"`` or ``"upload"``.
+        name: What to call it (sample name, file name); untrusted for uploads.
+        value: What ``load_image`` / ``Client.detect`` get: a path string or the uploaded bytes.
+        sample: The sample's name when ``source == "sample"`` (for its sample prompts).
+    """
+
+    source: str
+    name: str
+    value: Any = field(repr=False)
+    sample: str | None = None
+
+
+@dataclass
+class RunRecord:
+    """One click on Run: what was asked and what came back.
+
+    Attributes:
+        number: 1-based run number within this panel.
+        image: The :class:`ImageChoice` used.
+        settings: The keyword arguments given to ``Client.detect`` (plus ``fov_degrees``).
+        result: The ``Result``, or None when the run failed.
+        error: The exception, when the run failed.
+        elapsed_s: Seconds from click to answer.
+        started_at: ``time.time()`` at the click.
+        picture: The display-size upright PIL image the overlay is drawn on.
+    """
+
+    number: int
+    image: ImageChoice
+    settings: dict[str, Any]
+    result: Any = None
+    error: BaseException | None = None
+    elapsed_s: float = 0.0
+    started_at: float = field(default_factory=time.time)
+    picture: Any = field(default=None, repr=False)  # display-size PIL image the overlay is drawn on
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None and self.result is not None
+
+    def title(self) -> str:
+        """Short plain-text title (escape it before putting it into HTML)."""
+        kind = KIND_LABELS.get(self.settings.get("kind", ""), self.settings.get("kind", ""))
+        prompt = " ".join(str(self.settings.get("prompt", "")).split())
+        if len(prompt) > 40:
+            prompt = prompt[:39] + "…"
+        if self.ok:
+            what = f"{len(self.result)} items" + (", cached" if getattr(self.result, "cached", False) else "")
+        else:
+            what = "failed"
+        return f"#{self.number} {self.image.name} · {kind} · {prompt} ({what})"
+
+
+def _default_model() -> str:
+    try:
+        from ..models import DEFAULT_MODEL
+
+        return DEFAULT_MODEL
+    except ImportError:  # models module not there yet: the documented default
+        return "gemini-2.5-flash"
+
+
+class PanelState(traitlets.HasTraits):
+    """Everything the panel's controls stand for, plus the history of runs.
+
+    Example:
+        >>> s = PanelState()
+        >>> s.kind = "points"
+        >>> s.temperature
+        0.5
+    """
+
+    image = traitlets.Any(None, allow_none=True, help="ImageChoice or None")
+    kind = traitlets.Enum(list(KIND_LABELS), default_value="boxes")
+    #: "template": AI-Studio-style prompt built from target + label_with; "free": free_prompt as typed.
+    prompt_mode = traitlets.Enum(["template", "free"], default_value="template")
+    target = traitlets.Unicode("items")
+    label_with = traitlets.Unicode("")
+    free_prompt = traitlets.Unicode("")
+    temperature = traitlets.Float(0.5, min=0.0, max=2.0)
+    model = traitlets.Unicode("")
+    max_size = traitlets.Int(640, allow_none=True)
+    fov_degrees = traitlets.Float(60.0, min=1.0, max=179.0)
+    structured = traitlets.Bool(False)
+    system_instruction = traitlets.Unicode(None, allow_none=True, help="None: the default for the kind")
+    history = traitlets.List(help="RunRecord objects; reassigned, never mutated")
+    selected = traitlets.Int(-1, help="index into history of the run shown; -1: none")
+    running = traitlets.Bool(False)
+
+    def __init__(self, **kwargs: Any):
+        kwargs.setdefault("model", _default_model())
+        super().__init__(**kwargs)
+
+    # -- derived ----------------------------------------------------------------------------
+    @property
+    def prompt(self) -> str:
+        """The user prompt that will be sent."""
+        if self.prompt_mode == "free":
+            return self.free_prompt.strip()
+        from .. import prompts
+
+        return prompts.template(self.kind, target=self.target.strip() or "items", label_with=self.label_with.strip() or None)
+
+    def sample_prompts(self) -> list[str]:
+        """The bundled prompts of the chosen sample image for the current kind (may be empty)."""
+        image = self.image
+        if image is None or not image.sample:
+            return []
+        try:
+            from .. import samples
+
+            return [str(p) for p in samples.prompts_for(image.sample, self.kind)]
+        except (ImportError, KeyError, LookupError, ValueError):
+            return []
+
+    def detect_kwargs(self) -> dict[str, Any]:
+        """Keyword arguments for ``Client.detect`` (besides the image)."""
+        return {
+            "prompt": self.prompt,
+            "kind": self.kind,
+            "temperature": round(float(self.temperature), 4),
+            "max_size": self.max_size,
+            "system_instruction": self.system_instruction,
+            "model": self.model.strip() or None,
+            "structured": bool(self.structured),
+        }
+
+    def raw_prompt(self) -> str:
+        """Exactly what will be sent (system instruction included), as readable text.
+
+        The image line shows the mime type and size the request will carry (the image is
+        prepared the same way the client prepares it).
+        """
+        from .. import prompts
+
+        kw = self.detect_kwargs()
+        image_info: dict[str, Any] = {}
+        if self.image is not None:
+            try:
+                from ..images import prepare_image
+
+                prepared = prepare_image(self.image.value, max_size=kw["max_size"])
+                image_info = {"mime_type": prepared.mime_type, "image_size": prepared.size}
+            except Exception:  # noqa: BLE001 - the Run shows load errors; this is a preview
+                image_info = {}
+        return prompts.raw_prompt(
+            kw["prompt"], kind=kw["kind"], system_instruction=kw["system_instruction"],
+            model=kw["model"], temperature=kw["temperature"], structured=kw["structured"], **image_info,
+        )
+
+    def model_warning(self) -> str | None:
+        """Plain-text warning when the chosen model is not known to do the chosen kind."""
+        from .. import models
+
+        name = self.model.strip() or _default_model()
+        try:
+            ok = models.supports(name, self.kind)
+        except (KeyError, ValueError):
+            return None
+        if ok:
+            return None
+        from .. import prompts
+
+        try:
+            better = models.suggest_model(self.kind)
+        except (KeyError, ValueError):
+            better = None
+        what = getattr(prompts, "KIND_TITLES", KIND_LABELS).get(self.kind, self.kind)
+        text = f"{name} is not known to support {what.lower()}"
+        return text + (f"; {better} can do them." if better else ".")
+
+    # -- history ------------------------------------------------------------------------------
+    def add_run(self, record: RunRecord) -> None:
+        """Append a run (reassigning the list) and select it."""
+        self.history = [*self.history, record]
+        self.selected = len(self.history) - 1
+
+    def next_number(self) -> int:
+        return len(self.history) + 1
+
+    @property
+    def current(self) -> RunRecord | None:
+        """The run being shown, or None."""
+        if 0 <= self.selected < len(self.history):
+            return self.history[self.selected]
+        return None
