@@ -25,6 +25,7 @@ from .errors import SpatialNBError
 
 __all__ = [
     "KINDS",
+    "UnknownSampleError",
     "COOKBOOK_NAMES",
     "DEFAULT_BASE_URL",
     "Sample",
@@ -60,6 +61,10 @@ COOKBOOK_NAMES = (
 _CHECKSUMS_FILE = "checksums.json"
 _PACKAGE_DIR = Path(__file__).resolve().parent
 _DATA_FILE = _PACKAGE_DIR / "data" / "sample_prompts.json"
+
+
+class UnknownSampleError(SpatialNBError, LookupError):
+    """A sample, cookbook photo, kind or tour section name that does not exist."""
 
 
 @dataclass(frozen=True)
@@ -144,7 +149,7 @@ def _resolve_name(name: str) -> str:
     for known in images:
         if lowered in (known.lower(), Path(known).stem.lower()):
             return known
-    raise SpatialNBError(f"no bundled sample named {name!r}; choose one of: {', '.join(images)}")
+    raise UnknownSampleError(f"no bundled sample named {name!r}; choose one of: {', '.join(images)}")
 
 
 def sample(name: str) -> Sample:
@@ -180,7 +185,7 @@ def prompts_for(name: str, kind: str = "boxes") -> list[str]:
         'Detect the cup, the spoon and the saucer'
     """
     if kind not in KINDS:
-        raise SpatialNBError(f"unknown kind {kind!r}; use one of: {', '.join(KINDS)}")
+        raise UnknownSampleError(f"unknown kind {kind!r}; use one of: {', '.join(KINDS)}")
     return sample(name).prompts[kind]
 
 
@@ -192,7 +197,7 @@ def example(section: str) -> Example:
     """
     tour = _data()["tour"]
     if section not in tour:
-        raise SpatialNBError(f"no example for section {section!r}; choose one of: {', '.join(tour)}")
+        raise UnknownSampleError(f"no example for section {section!r}; choose one of: {', '.join(tour)}")
     step = tour[section]
     return Example(section, step["image"], step["kind"], step["prompt"], images_dir() / step["image"])
 
@@ -223,7 +228,7 @@ def _check_cookbook_name(name: str) -> None:
         for known in COOKBOOK_NAMES:
             if known.lower() == str(name).lower():
                 hint = f" (names are case-sensitive: did you mean {known!r}?)"
-        raise SpatialNBError(f"unknown cookbook image {name!r}{hint}; valid names: {', '.join(COOKBOOK_NAMES)}")
+        raise UnknownSampleError(f"unknown cookbook image {name!r}{hint}; valid names: {', '.join(COOKBOOK_NAMES)}")
 
 
 def _sha256(path: Path) -> str:

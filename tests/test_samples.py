@@ -197,3 +197,9 @@ def test_fetch_offline_error_names_url_and_internet(tmp_path):
     message = str(info.value)
     assert base + "socks.jpg" in message and "internet" in message
     assert not list((tmp_path / "samples").iterdir())  # nothing half-written
+
+
+def test_unknown_names_are_lookup_errors():
+    # The panel treats LookupError as "no sample prompts" instead of crashing.
+    with pytest.raises(LookupError):
+        samples.prompts_for("my_upload.png", "boxes")

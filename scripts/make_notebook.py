@@ -1,0 +1,332 @@
+"""Generate ``notebooks/Spatial_understanding.ipynb`` (the tour) without outputs.
+
+The notebook follows the sections of Google's cookbook notebook "Spatial understanding",
+rewritten on top of spatial_nb. Keeping its source here makes reviews readable (plain
+Python strings instead of JSON) and guarantees the committed file carries no outputs.
+Detection cells carry ``metadata.spatial_nb = {"section", "kind"}`` so the notebook test
+can find each section's overlay. Run from the repository root:
+``python scripts/make_notebook.py``.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import nbformat
+from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from spatial_nb.models import KNOWN_MODELS  # noqa: E402  (the picker lists the table's models)
+
+INSTALL_URL = "git+https://github.com/spatial-nb/spatial_nb"
+
+
+def md(text: str):
+    return new_markdown_cell(text.strip("\n"))
+
+
+def code(text: str, section: str | None = None, kind: str | None = None):
+    cell = new_code_cell(text.strip("\n"))
+    if section:
+        cell.metadata["spatial_nb"] = {"section": section, "kind": kind}
+    return cell
+
+
+def detect_cell(section: str, kind: str, extra_show: str = "", model: str = "") -> object:
+    """One call and one overlay, with the example taken from the shared prompt data."""
+    model_arg = f", model={model}" if model else ""
+    show_args = f"ex.path, res{extra_show}"
+    return code(
+        f"""
+ex = snb.samples.example("{section}")      # photo, kind and prompt from spatial_nb/data/sample_prompts.json
+print(ex.name, "|", ex.prompt)
+res = client.detect(ex.path, ex.prompt, kind="{kind}"{model_arg})
+for item in res:
+    print(" -", item.label)
+snb.show({show_args})
+""",
+        section=section,
+        kind=kind,
+    )
+
+
+def build() -> nbformat.NotebookNode:
+    models_param = ", ".join(f'"{m}"' for m in KNOWN_MODELS)
+    cells = [
+        md(
+            """
+# Spatial understanding with Gemini
+
+Gemini can do more than describe a picture: it can say *where* things are. Ask for 2D
+boxes, segmentation masks, points or 3D boxes and it answers with coordinates you can
+draw. This notebook is a guided tour built on **spatial_nb**: each section explains one
+idea, makes one call and draws the answer on the photo.
+
+The tour follows the structure of Google's cookbook notebook *Spatial understanding*
+(google-gemini/cookbook, `quickstarts/Spatial_understanding.ipynb`) and uses the sample
+photos bundled with spatial_nb (licences in `images/LICENSES.md`). There is no magic
+prompt: change the prompts, pick another photo, or use your own.
+"""
+        ),
+        md(
+            """
+## Setup
+
+### Install
+
+The cell below installs spatial_nb only when it cannot be imported yet (for example in a
+fresh Colab runtime). Everything it needs (the google-genai SDK, ipywidgets, Pillow,
+matplotlib, numpy and a CJK font) comes with it.
+"""
+        ),
+        code(
+            f"""
+try:
+    import spatial_nb  # already installed (local checkout, or a previous run)
+except ImportError:
+    %pip install -q "spatial-nb @ {INSTALL_URL}"
+"""
+        ),
+        md(
+            """
+### API key
+
+spatial_nb reads the key from the `GOOGLE_API_KEY` (or `GEMINI_API_KEY`) environment
+variable, or in Colab from a secret named `GOOGLE_API_KEY` (key icon in the left bar;
+allow this notebook to read it). Get a key at <https://aistudio.google.com/apikey>. The
+key is never printed, cached or written into the notebook.
+"""
+        ),
+        code(
+            """
+import os
+
+if not (os.environ.get("GOOGLE_API_KEY") or os.environ.get("GEMINI_API_KEY")):
+    try:
+        from google.colab import userdata  # only exists in Colab
+
+        os.environ["GOOGLE_API_KEY"] = userdata.get("GOOGLE_API_KEY")
+    except ImportError:
+        print("Set GOOGLE_API_KEY in the environment before starting Jupyter.")
+print("API key found:", bool(os.environ.get("GOOGLE_API_KEY") or os.environ.get("GEMINI_API_KEY")))
+"""
+        ),
+        md(
+            """
+### Pick a model
+
+`gemini-2.5-flash` handles all four kinds of answer quickly. Newer models are in the list
+too; spatial_nb keeps one table of what each model needs (how to turn thinking down,
+whether it returns segmentation masks) in `snb.models`. Type any other model id if you like.
+"""
+        ),
+        code(
+            f"""
+import spatial_nb as snb
+
+MODEL = "gemini-2.5-flash"  # @param [{models_param}] {{"allow-input": true}}
+
+client = snb.Client(model=MODEL)
+profile = snb.models.profile(MODEL)
+print(profile.name, "-", profile.notes)
+print("kinds:", ", ".join(profile.kinds))
+"""
+        ),
+        md(
+            """
+## System instructions, and why these settings
+
+Every request carries a short **system instruction** so the prompt itself can stay short.
+For boxes it is the cookbook's: return a JSON list of boxes with labels, no masks, no code
+fences, at most 25 objects, and give repeated objects distinct names. Masks, points and 3D
+boxes use the AI Studio app's wording (at most 20, 10 and 10 objects).
+
+Three settings matter:
+
+- **temperature 0.5**, not 0: with greedy decoding the model tends to repeat itself and
+  list the same box again and again;
+- **an object cap** in the instruction keeps answers short and fast;
+- **thinking off** (or as low as the model allows): it adds latency without better boxes.
+  Gemini 2.5 Flash takes a thinking budget of 0, 2.5 Pro cannot go below 128, Gemini 3
+  models take a thinking *level*.
+
+`snb.prompts.raw_prompt` shows exactly what will be sent:
+"""
+        ),
+        code(
+            """
+print(snb.prompts.raw_prompt("Detect the cup, the spoon and the saucer", kind="boxes", model=MODEL))
+"""
+        ),
+        md(
+            """
+## The sample photos
+
+spatial_nb ships a few photos with sample prompts for every kind of answer. The panel
+and this notebook read the same prompt list (`spatial_nb/data/sample_prompts.json`).
+"""
+        ),
+        code(
+            """
+for s in snb.samples.list_samples():
+    print(f"{s.name:24} {s.title:30} {s.licence}")
+"""
+        ),
+        md(
+            """
+## Overlaying information
+
+The simplest use: name the objects you want and get one box per object. Coordinates
+come back normalized (0 to 1), so spatial_nb can draw them on any size of the photo.
+`snb.show` displays a bounded-size JPEG, which keeps the notebook small.
+"""
+        ),
+        detect_cell("overlay", "boxes"),
+        md(
+            """
+## Search within an image
+
+A prompt does not have to list object names: describe what you are looking for and
+Gemini finds the matching parts of the picture.
+"""
+        ),
+        detect_cell("search", "boxes"),
+        md(
+            """
+## Multilinguality
+
+Gemini can label in other languages, and translate at the same time. spatial_nb draws
+Chinese, Japanese and Korean labels with a bundled Noto Sans CJK font, so nothing has to
+be installed with apt.
+"""
+        ),
+        detect_cell("multilingual", "boxes"),
+        md(
+            """
+## Reasoning labels
+
+A label can be more than a name. Ask a question about the scene and let each label
+carry the answer for that object: advice, an explanation, a judgement.
+"""
+        ),
+        detect_cell("reasoning", "boxes"),
+        md(
+            """
+## Segmentation masks
+
+Gemini 2.5 models can also return a mask for each box: a small probability map covering
+just the box, which spatial_nb decodes and paints over the object. Gemini 3 models do
+not return masks, so this cell switches to a model that does when needed.
+"""
+        ),
+        code(
+            """
+MASK_MODEL = MODEL if snb.models.supports(MODEL, "masks") else snb.models.suggest_model("masks")
+print("masks with", MASK_MODEL)
+"""
+        ),
+        detect_cell("masks", "masks", model="MASK_MODEL"),
+        md(
+            """
+## Pointing
+
+Sometimes a point says enough: where to grasp, where to click, which one. Points are
+cheaper to produce than boxes, so the model can return more of them quickly.
+"""
+        ),
+        detect_cell("points", "points"),
+        md(
+            """
+## 3D boxes
+
+Gemini can also estimate a 3D box for each object: centre and size in metres in the
+camera's frame, plus rotation angles. Drawing it needs the camera's **field of view**,
+which a photo does not state; 60 degrees is typical of phone cameras. Move the slider
+and re-run the cell to see how the drawing changes (the answer comes from the cache, so
+this costs nothing).
+"""
+        ),
+        code(
+            """
+FOV_DEGREES = 60  # @param {type:"slider", min:30, max:120, step:5}
+""",
+        ),
+        detect_cell("boxes3d", "boxes3d", extra_show=", fov=FOV_DEGREES"),
+        md(
+            """
+## The cookbook's own photos (optional, needs internet)
+
+The cookbook uses its own photos (cupcakes, socks, a bento box, origami, a spill...).
+They are not ours to redistribute, but `snb.samples.fetch` downloads them once into your
+cache (and checks later that they did not change), and `snb.samples.cookbook_prompts`
+has the cookbook's prompts for them. Tick the box to try it.
+"""
+        ),
+        code(
+            """
+FETCH_COOKBOOK_PHOTOS = False  # @param {type:"boolean"}
+
+if FETCH_COOKBOOK_PHOTOS:
+    photo = snb.samples.fetch("Cupcakes.jpg")
+    prompt = snb.samples.cookbook_prompts("Cupcakes.jpg", "boxes")[0]
+    cupcakes = client.detect(photo, prompt)
+    snb.show(photo, cupcakes)
+else:
+    print("Skipped. Cookbook photos:", ", ".join(snb.samples.COOKBOOK_NAMES))
+"""
+        ),
+        md(
+            """
+## The panel
+
+Everything above in one widget: pick a photo (or upload one), a kind and a prompt, run,
+and compare runs. Hover a label to highlight its object.
+"""
+        ),
+        code(
+            """
+panel = snb.Panel(client=client)
+panel
+"""
+        ),
+        md(
+            """
+## What's next
+
+- **Label a folder**: `snb.run_folder("photos/", "Detect every cup", kind="boxes")`
+  labels each image, writes one JSON result per line, and skips images already done
+  (see also `spatial-nb batch` on the command line).
+- **Export**: `snb.export` converts results to COCO and other formats, so Gemini's
+  labels can seed a dataset or be compared with a detector.
+- **Save and reload** a result: `res.to_json()` and `snb.Result.from_json(text)`.
+- **Command line**: `spatial-nb detect images/coffee.jpg "Detect the cup, the spoon and the saucer" --out overlay.png`.
+- **Run the panel as an app**: `voila notebooks/panel.ipynb`.
+"""
+        ),
+        code(
+            """
+# A result is plain data: save it, reload it, draw it again later without a request.
+saved = res.to_json()
+print(len(saved), "characters;", snb.Result.from_json(saved)[0].label)
+"""
+        ),
+    ]
+    nb = new_notebook(cells=cells)
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nb.metadata["language_info"] = {"name": "python"}
+    nb.metadata["colab"] = {"provenance": []}
+    return nb
+
+
+def main(out: str = "notebooks/Spatial_understanding.ipynb") -> int:
+    nb = build()
+    nbformat.validate(nb)
+    Path(out).parent.mkdir(parents=True, exist_ok=True)
+    nbformat.write(nb, out)
+    print(f"wrote {out}: {len(nb.cells)} cells")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(*sys.argv[1:]))

@@ -1,0 +1,244 @@
+"""Execute the notebooks top to bottom with nbclient against the fake Gemini server.
+
+The kernel is a real ipykernel running this interpreter (a kernelspec written to a temp
+JUPYTER_PATH), the SDK inside it is the real google-genai pointed at the fake server, and
+every detection section must display an overlay that shows the scripted objects drawn.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+import json
+import os
+import re
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from spatial_nb import prompts, samples
+
+from .conftest import TEST_KEY
+from .fake_gemini import RecordedRequest, Reply
+
+nbformat = pytest.importorskip("nbformat")
+nbclient = pytest.importorskip("nbclient")
+pytest.importorskip("ipykernel")
+
+pytestmark = pytest.mark.notebook
+
+REPO = Path(__file__).resolve().parents[1]
+TOUR = REPO / "notebooks" / "Spatial_understanding.ipynb"
+PANEL = REPO / "notebooks" / "panel.ipynb"
+KERNEL_NAME = "spatial-nb-test-python"
+MAX_NOTEBOOK_BYTES = 3 * 1024 * 1024
+
+# Scripted answers (Gemini's order: y first, 0-1000), one per kind, so the test knows what
+# must be drawn. Boxes are large and away from the borders so their edges are easy to find.
+BOXES = [
+    {"box_2d": [150, 100, 550, 450], "label": "first thing"},
+    {"box_2d": [300, 550, 850, 900], "label": "second thing"},
+]
+BOXES_JA = [
+    {"box_2d": [150, 100, 550, 450], "label": "塔 (tower)"},
+    {"box_2d": [300, 550, 850, 900], "label": "湖 (lake)"},
+]
+POINTS = [
+    {"point": [300, 250], "label": "left spot"},
+    {"point": [600, 700], "label": "right spot"},
+]
+BOXES3D = [
+    {"label": "near box", "box_3d": [0.0, 1.5, -0.2, 0.6, 0.6, 0.6, 0, 0, 20]},
+]
+
+
+def _mask_png_data_url(size: int = 32) -> str:
+    buf = io.BytesIO()
+    Image.new("L", (size, size), 255).save(buf, "PNG")  # the whole box is the object
+    return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode()
+
+
+MASKS = [dict(BOXES[0], mask=_mask_png_data_url())]
+
+
+def _kind_of(req: RecordedRequest) -> str:
+    si = req.system_instruction or ""
+    for kind, text in prompts.SYSTEM_INSTRUCTIONS.items():
+        if si.strip() == text.strip():
+            return kind
+    return "boxes"
+
+
+def _scripted_answer(req: RecordedRequest) -> Reply:
+    kind = _kind_of(req)
+    if kind == "masks":
+        items = MASKS
+    elif kind == "points":
+        items = POINTS
+    elif kind == "boxes3d":
+        items = BOXES3D
+    elif "Japanese" in req.prompt:
+        items = BOXES_JA
+    else:
+        items = BOXES
+    return Reply("```json\n" + json.dumps(items, ensure_ascii=False) + "\n```")
+
+
+# -- running a notebook ---------------------------------------------------------------------
+
+
+@pytest.fixture
+def kernel_env(tmp_path, monkeypatch, fake_gemini):
+    """A kernelspec for THIS interpreter, and the kernel's environment (inherited)."""
+    spec_dir = tmp_path / "jupyter" / "kernels" / KERNEL_NAME
+    spec_dir.mkdir(parents=True)
+    (spec_dir / "kernel.json").write_text(
+        json.dumps(
+            {
+                "argv": [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
+                "display_name": "spatial_nb test kernel",
+                "language": "python",
+            }
+        )
+    )
+    monkeypatch.setenv("JUPYTER_PATH", str(tmp_path / "jupyter"))
+    # The repository first on the kernel's path, so the notebook's install cell is skipped
+    # even when spatial_nb is not pip-installed (it must never reach for the network here).
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")])))
+    monkeypatch.setenv("SPATIAL_NB_CACHE_DIR", str(tmp_path / "kernel-cache"))
+    monkeypatch.setenv("MPLBACKEND", "Agg")
+    monkeypatch.setenv("PYDEVD_DISABLE_FILE_VALIDATION", "1")
+    fake_gemini.default = _scripted_answer  # GOOGLE_GEMINI_BASE_URL and the test key are set
+    return fake_gemini
+
+
+def _execute(path: Path, tmp_path: Path) -> tuple[nbformat.NotebookNode, Path]:
+    nb = nbformat.read(path, as_version=4)
+    for cell in nb.cells:
+        assert not cell.get("outputs"), f"{path.name} is committed with outputs"
+    client = nbclient.NotebookClient(
+        nb,
+        kernel_name=KERNEL_NAME,
+        timeout=180,
+        startup_timeout=120,
+        allow_errors=False,
+        resources={"metadata": {"path": str(path.parent)}},
+    )
+    client.execute()
+    out = tmp_path / f"executed-{path.name}"
+    nbformat.write(nb, out)
+    return nb, out
+
+
+def _errors(nb) -> list[str]:
+    found = []
+    for i, cell in enumerate(nb.cells):
+        for output in cell.get("outputs", []):
+            if output.get("output_type") == "error":
+                found.append(f"cell {i}: {output.get('ename')}: {output.get('evalue')}")
+    return found
+
+
+def _displayed_image(cell) -> Image.Image | None:
+    """The last picture a cell displayed (PNG/JPEG bundle, or a data URL inside HTML)."""
+    found = None
+    for output in cell.get("outputs", []):
+        data = output.get("data", {})
+        for mime in ("image/jpeg", "image/png"):
+            if mime in data:
+                found = base64.b64decode(data[mime])
+        html = data.get("text/html")
+        if html and found is None:
+            html = "".join(html) if isinstance(html, list) else html
+            m = re.search(r"data:image/(?:jpeg|png);base64,([A-Za-z0-9+/=]+)", html)
+            if m:
+                found = base64.b64decode(m.group(1))
+    return Image.open(io.BytesIO(found)).convert("RGB") if found else None
+
+
+def _difference(shown: Image.Image, photo_path: Path) -> np.ndarray:
+    """Per-pixel max channel difference between the displayed picture and the plain photo."""
+    with Image.open(photo_path) as photo:
+        plain = photo.convert("RGB").resize(shown.size, Image.Resampling.BILINEAR)
+    return np.abs(np.asarray(shown, dtype=np.int16) - np.asarray(plain, dtype=np.int16)).max(axis=2)
+
+
+def _box_edges_drawn(diff: np.ndarray, box_2d: list[int]) -> float:
+    """Fraction of positions along the box's four edges where something was drawn."""
+    h, w = diff.shape
+    y0, x0, y1, x1 = (box_2d[0] * h // 1000, box_2d[1] * w // 1000, box_2d[2] * h // 1000, box_2d[3] * w // 1000)
+    band = 3
+    hits = []
+    for x in (x0, x1):
+        strip = diff[y0 + 5 : y1 - 5, max(0, x - band) : x + band + 1]
+        hits.append((strip.max(axis=1) > 60).mean())
+    for y in (y0, y1):
+        strip = diff[max(0, y - band) : y + band + 1, x0 + 5 : x1 - 5]
+        hits.append((strip.max(axis=0) > 60).mean())
+    return float(np.mean(hits))
+
+
+def _check_overlay(section: str, kind: str, shown: Image.Image, photo: Path) -> None:
+    diff = _difference(shown, photo)
+    assert (diff > 60).mean() > 0.002, f"{section}: the picture is just the photo, nothing drawn"
+    h, w = diff.shape
+    if kind == "boxes":
+        for box in BOXES:
+            assert _box_edges_drawn(diff, box["box_2d"]) > 0.6, f"{section}: box {box['label']} not drawn"
+    elif kind == "masks":
+        y0, x0, y1, x1 = MASKS[0]["box_2d"]
+        inner = diff[y0 * h // 1000 + 8 : y1 * h // 1000 - 8, x0 * w // 1000 + 8 : x1 * w // 1000 - 8]
+        outer = diff[int(0.9 * h) :, : int(0.05 * w) + 1]  # a corner no item covers
+        assert inner.mean() > outer.mean() + 10, f"{section}: mask not painted"
+    elif kind == "points":
+        for pt in POINTS:
+            y, x = pt["point"][0] * h // 1000, pt["point"][1] * w // 1000
+            patch = diff[max(0, y - 4) : y + 5, max(0, x - 4) : x + 5]
+            assert patch.max() > 60, f"{section}: point {pt['label']} not drawn"
+
+
+def test_tour_notebook_runs_and_draws_every_section(kernel_env, tmp_path):
+    nb, out = _execute(TOUR, tmp_path)
+    assert _errors(nb) == []
+    size = out.stat().st_size
+    assert size < MAX_NOTEBOOK_BYTES, f"executed notebook is {size / 2**20:.1f} MiB"
+    assert TEST_KEY not in out.read_text(encoding="utf-8"), "the API key leaked into the notebook"
+
+    sections = {}
+    for cell in nb.cells:
+        meta = cell.metadata.get("spatial_nb")
+        if meta:
+            sections[meta["section"]] = (meta["kind"], cell)
+    assert set(sections) == {"overlay", "search", "multilingual", "reasoning", "masks", "points", "boxes3d"}
+
+    for section, (kind, cell) in sections.items():
+        ex = samples.example(section)
+        assert ex.kind == kind
+        shown = _displayed_image(cell)
+        assert shown is not None, f"{section}: no picture displayed"
+        assert max(shown.size) <= 2048, f"{section}: displayed picture is not bounded ({shown.size})"
+        _check_overlay(section, kind, shown, ex.path)
+
+    # Each section's prompt reached the server with its kind's system instruction.
+    sent = [(r.prompt, _kind_of(r)) for r in kernel_env.generate_requests()]
+    for section, (kind, _cell) in sections.items():
+        ex = samples.example(section)
+        assert any(ex.prompt in p and k == kind for p, k in sent), f"{section}: request not sent as {kind}"
+
+
+def test_panel_notebook_runs(kernel_env, tmp_path):
+    if not PANEL.exists():
+        pytest.skip("notebooks/panel.ipynb not written yet")
+    nb, out = _execute(PANEL, tmp_path)
+    assert _errors(nb) == []
+    assert out.stat().st_size < MAX_NOTEBOOK_BYTES
+    widgets = [
+        o
+        for cell in nb.cells
+        for o in cell.get("outputs", [])
+        if "application/vnd.jupyter.widget-view+json" in o.get("data", {})
+    ]
+    assert widgets, "the panel notebook displayed no widget"
