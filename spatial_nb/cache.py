@@ -372,7 +372,7 @@ class Cache:
             f"spatial_nb cache file {self.path} was unreadable ({exc}); moved it to {target.name} "
             "and started an empty cache (delete the old file when you no longer need it)",
             CacheWarning,
-            stacklevel=4,
+            stacklevel=5,
         )
 
     def close(self) -> None:
@@ -387,8 +387,22 @@ class Cache:
         """The stored answer for ``key`` with ``cached=True``, or None.
 
         An entry that cannot be read back (damaged text, another format version) counts
-        as a miss: it is removed and a :class:`CacheWarning` says so.
+        as a miss: it is removed and a :class:`CacheWarning` says so. A cache that cannot
+        be opened at all (unreadable directory, locked for too long) is also a miss with
+        a warning: the cache only ever saves work, it never stops a request.
         """
+        try:
+            return self._get(key)
+        except (sqlite3.Error, OSError, SpatialNBError) as exc:
+            warnings.warn(
+                f"spatial_nb could not read the cache at {self.directory} ({type(exc).__name__}: "
+                f"{exc}); the request will be sent again",
+                CacheWarning,
+                stacklevel=2,
+            )
+            return None
+
+    def _get(self, key: str) -> Result | None:
         conn = self._connect(create=False)
         if conn is None:
             return None
@@ -402,7 +416,7 @@ class Cache:
                 f"spatial_nb cache entry {key[:12]}... was unreadable ({type(exc).__name__}: "
                 f"{str(exc)[:200]}); removed it, the request will be sent again",
                 CacheWarning,
-                stacklevel=2,
+                stacklevel=3,
             )
             self._execute_write(conn, "DELETE FROM entries WHERE key = ? AND value = ?", (key, row[0]))
             return None
@@ -487,6 +501,17 @@ class Cache:
                 stacklevel=2,
             )
             return
+        try:
+            self._store(key, text, size)
+        except (sqlite3.Error, OSError, SpatialNBError) as exc:
+            warnings.warn(
+                f"spatial_nb could not store this answer in the cache at {self.directory} "
+                f"({type(exc).__name__}: {exc}); set SPATIAL_NB_CACHE_DIR to a writable directory",
+                CacheWarning,
+                stacklevel=2,
+            )
+
+    def _store(self, key: str, text: str, size: int) -> None:
         conn = self._connect(create=True)
         assert conn is not None
         now = time.time()

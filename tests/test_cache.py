@@ -303,6 +303,15 @@ def test_unreadable_database_file_is_moved_aside(tmp_path):
     assert len(moved) == 1 and (tmp_path / moved[0]).read_bytes().startswith(b"this is not a database")
 
 
+def test_unusable_directory_warns_and_never_raises(tmp_path):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a directory")
+    cache = Cache(blocker / "cache")  # cannot be created: its parent is a file
+    with pytest.warns(CacheWarning, match="could not store"):
+        cache.put("k", make_result())
+    assert cache.get("k") is None and len(cache) == 0
+
+
 # -- size limit ------------------------------------------------------------------------------
 
 
@@ -436,3 +445,10 @@ def test_cli_dir_override_and_bare_cache(tmp_path, capsys):
     assert capsys.readouterr().out.startswith("removed 1 entry from ")
     assert cli.main(["cache"]) == 2  # no action: help
     assert "info" in capsys.readouterr().out
+
+
+def test_cli_explains_an_unusable_cache_in_one_line(tmp_path, capsys):
+    (tmp_path / "x" / DB_FILENAME).mkdir(parents=True)  # a directory where the file should be
+    assert cli.main(["cache", "info", "--dir", str(tmp_path / "x")]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("spatial-nb: cannot use the cache at ") and err.count("\n") == 1

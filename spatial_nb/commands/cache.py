@@ -8,8 +8,12 @@ answer (the next request for each is sent to Gemini again).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
+import sqlite3
 import time
+
+from ..errors import SpatialNBError
 
 __all__ = ["register"]
 
@@ -53,6 +57,17 @@ def _open(args):
     return Cache(args.dir) if args.dir else Cache()
 
 
+@contextlib.contextmanager
+def _explained(cache):
+    """Turn SQLite errors into the CLI's one-line message."""
+    try:
+        yield
+    except sqlite3.Error as exc:
+        raise SpatialNBError(
+            f"cannot use the cache at {cache.directory} ({exc}); check its permissions or pass --dir"
+        ) from None
+
+
 def _when(epoch: float | None) -> str:
     if epoch is None:
         return "-"
@@ -61,7 +76,8 @@ def _when(epoch: float | None) -> str:
 
 def _info(args) -> int:
     cache = _open(args)
-    info = cache.info()
+    with _explained(cache):
+        info = cache.info()
     if args.json:
         print(json.dumps(info, indent=2))
         return 0
@@ -76,6 +92,7 @@ def _info(args) -> int:
 
 def _clear(args) -> int:
     cache = _open(args)
-    removed = cache.clear()
+    with _explained(cache):
+        removed = cache.clear()
     print(f"removed {removed} {'entry' if removed == 1 else 'entries'} from {cache.directory}")
     return 0
