@@ -1,0 +1,441 @@
+"""Label a folder: many images, one prompt, concurrent requests, results streamed to disk.
+
+Threads (the SDK call is blocking I/O) run up to ``concurrency`` requests; an
+:class:`AdaptiveLimit` lowers that when 429s get through the SDK's own retries. The main
+thread alone writes ``results.jsonl`` — one flushed JSON line per finished image — so a crash
+or Ctrl-C loses at most the requests in flight (and those still land in the answer cache);
+a re-run skips every image already recorded ``"ok"``. Memory stays flat: results go to disk,
+not into a list.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+import warnings
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ..errors import GeminiRequestError, MissingKeyError, SpatialNBError
+from ..result import Result
+from .limiter import AdaptiveLimit
+
+__all__ = [
+    "IMAGE_EXTENSIONS",
+    "RESULTS_FILENAME",
+    "BatchSummary",
+    "find_images",
+    "read_records",
+    "load_results",
+    "run_folder",
+]
+
+#: File extensions picked up from a folder (case-insensitive).
+IMAGE_EXTENSIONS = frozenset({".jpg", ".jpeg", ".png", ".webp", ".gif", ".bmp", ".tif", ".tiff"})
+#: Name of the per-image record file inside ``out``.
+RESULTS_FILENAME = "results.jsonl"
+#: Settings of the run, so a resume with another prompt is caught.
+RUN_FILENAME = "run.json"
+
+
+@dataclass
+class BatchSummary:
+    """What a folder run did.
+
+    Attributes:
+        images: Images found.
+        done: Answered in this run (``"ok"`` records written).
+        skipped: Already recorded ``"ok"`` by an earlier run (resume).
+        errors: ``"error"`` records written in this run.
+        items: Objects found in this run.
+        tokens: Tokens spent in this run (answers replayed from the cache cost none).
+        cached: Answers replayed from the cache.
+        requeued: Requests sent again after a 429 or a 5xx got through the SDK's retries.
+        throttles: Times the concurrency was halved; ``lowest_concurrency`` how low it went.
+        path: The ``results.jsonl`` file.
+        interrupted: True when the run stopped early (Ctrl-C).
+    """
+
+    images: int = 0
+    done: int = 0
+    skipped: int = 0
+    errors: int = 0
+    items: int = 0
+    tokens: int = 0
+    cached: int = 0
+    requeued: int = 0
+    throttles: int = 0
+    lowest_concurrency: int = 0
+    elapsed_s: float = 0.0
+    path: Path | None = None
+    interrupted: bool = False
+    error_messages: dict[str, str] = field(default_factory=dict, repr=False)
+
+    @property
+    def remaining(self) -> int:
+        """Images with no record from this run or an earlier one."""
+        return self.images - self.done - self.skipped - self.errors
+
+    def to_dict(self) -> dict[str, Any]:
+        out = asdict(self)
+        out["path"] = str(self.path) if self.path else None
+        out.pop("error_messages")
+        return out
+
+    def __str__(self) -> str:
+        text = (
+            f"{self.images} images: {self.done} done, {self.skipped} already done, {self.errors} errors"
+            f"{f', {self.remaining} left' if self.remaining else ''}; {self.items} items, "
+            f"{self.tokens:,} tokens, {self.cached} from cache, {self.elapsed_s:.1f} s"
+        )
+        if self.throttles:
+            text += f"; rate-limited {self.throttles}x (concurrency went down to {self.lowest_concurrency})"
+        if self.path:
+            text += f" -> {self.path}"
+        return text
+
+
+# -- finding images -------------------------------------------------------------------------
+
+
+def find_images(
+    folder_or_paths: str | os.PathLike | Iterable[str | os.PathLike], recursive: bool = True
+) -> tuple[Path, list[Path]]:
+    """The images to label, sorted, and the root their record names are relative to.
+
+    Args:
+        folder_or_paths: A folder (searched for jpg/jpeg/png/webp/gif/bmp/tif/tiff), or a
+            list of image paths (root = their common folder).
+        recursive: Search sub-folders too (hidden folders are skipped).
+    """
+    if isinstance(folder_or_paths, (str, os.PathLike)):
+        root = Path(folder_or_paths)
+        if root.is_file():
+            return root.parent, [root]
+        if not root.is_dir():
+            raise SpatialNBError(f"{root} is not a folder or an image file")
+        pattern = root.rglob("*") if recursive else root.glob("*")
+        paths = sorted(
+            p
+            for p in pattern
+            if p.suffix.lower() in IMAGE_EXTENSIONS
+            and p.is_file()
+            and not any(part.startswith(".") for part in p.relative_to(root).parts)
+        )
+        return root, paths
+    paths = sorted({Path(p) for p in folder_or_paths})
+    missing = [str(p) for p in paths if not p.is_file()]
+    if missing:
+        raise SpatialNBError(f"{len(missing)} image paths do not exist, e.g. {missing[0]}")
+    if not paths:
+        return Path.cwd(), []
+    root = Path(os.path.commonpath([str(p.resolve().parent) for p in paths]))
+    return root, [p.resolve() for p in paths]
+
+
+def _name(path: Path, root: Path) -> str:
+    try:
+        return path.relative_to(root).as_posix()
+    except ValueError:
+        return path.resolve().relative_to(root.resolve()).as_posix()
+
+
+# -- the record file ------------------------------------------------------------------------
+
+
+def read_records(path: str | os.PathLike) -> Iterator[dict[str, Any]]:
+    """The records of a ``results.jsonl`` (or its folder), skipping a torn last line."""
+    path = Path(path)
+    if path.is_dir():
+        path = path / RESULTS_FILENAME
+    if not path.exists():
+        return
+    with path.open(encoding="utf-8") as fh:
+        for line in fh:
+            line = line.strip()
+            if not line:
+                continue
+            try:
+                record = json.loads(line)
+            except ValueError:
+                continue  # a line cut by a crash; that image simply runs again
+            if isinstance(record, dict) and "path" in record:
+                yield record
+
+
+def load_results(path: str | os.PathLike) -> dict[str, Result]:
+    """``{image name: Result}`` of the ``"ok"`` records of a run (the last one per image wins)."""
+    out: dict[str, Result] = {}
+    for record in read_records(path):
+        if record.get("status") == "ok" and record.get("result"):
+            out[record["path"]] = Result.from_dict(record["result"])
+    return out
+
+
+class _Writer:
+    """Appends one JSON line per record and flushes it (the main thread is the only writer)."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        torn = path.exists() and path.stat().st_size > 0 and not path.read_bytes().endswith(b"\n")
+        self._fh = path.open("a", encoding="utf-8")
+        if torn:
+            self._fh.write("\n")  # never glue a new record onto a torn line
+
+    def write(self, record: dict[str, Any]) -> None:
+        self._fh.write(json.dumps(record, ensure_ascii=False, allow_nan=False) + "\n")
+        self._fh.flush()
+
+    def close(self) -> None:
+        self._fh.close()
+
+
+def _prepare_out(out: Path, settings: dict[str, Any], resume: bool) -> tuple[Path, set[str]]:
+    out.mkdir(parents=True, exist_ok=True)
+    results = out / RESULTS_FILENAME
+    run_file = out / RUN_FILENAME
+    if resume and results.exists() and run_file.exists():
+        try:
+            previous = json.loads(run_file.read_text(encoding="utf-8"))
+        except ValueError:
+            previous = {}
+        changed = sorted(k for k in settings if k in previous and previous[k] != settings[k])
+        if changed:
+            raise SpatialNBError(
+                f"{out} holds results of a run with other settings ({', '.join(changed)} differ); "
+                "use another output folder, or resume=False (--no-resume) to start over"
+            )
+    if not resume and results.exists():
+        stamp = time.strftime("%Y%m%d-%H%M%S")
+        results.rename(out / f"results.{stamp}.jsonl")  # keep the old answers, start a new file
+    run_file.write_text(json.dumps(settings, indent=1, ensure_ascii=False), encoding="utf-8")
+    done = {r["path"] for r in read_records(results) if r.get("status") == "ok"} if resume else set()
+    return results, done
+
+
+# -- running --------------------------------------------------------------------------------
+
+
+def _tokens(res: Result) -> int:
+    usage = res.usage or {}
+    total = usage.get("total_tokens")
+    if not isinstance(total, int):
+        total = sum(v for k, v in usage.items() if k in ("prompt_tokens", "output_tokens") and isinstance(v, int))
+    return int(total or 0)
+
+
+def _detect(client: Any, path: Path, prompt: str, kwargs: dict[str, Any]) -> tuple[Result, float]:
+    start = time.perf_counter()
+    res = client.detect(str(path), prompt, **kwargs)
+    return res, time.perf_counter() - start
+
+
+@dataclass
+class _Job:
+    path: Path
+    name: str
+    attempt: int = 0
+    not_before: float = 0.0
+    epoch: int = 0
+    started: float = 0.0
+
+
+def _is_transient(exc: BaseException) -> bool:
+    status = getattr(exc, "status", None)
+    return isinstance(exc, GeminiRequestError) and isinstance(status, int) and (status == 408 or status >= 500)
+
+
+def run_folder(
+    folder_or_paths: str | os.PathLike | Iterable[str | os.PathLike],
+    prompt: str,
+    kind: str = "boxes",
+    *,
+    out: str | os.PathLike | None = None,
+    concurrency: int = 8,
+    client: Any = None,
+    model: str | None = None,
+    temperature: float = 0.5,
+    max_size: int = 640,
+    progress: bool = True,
+    resume: bool = True,
+    recursive: bool = True,
+    on_record: Callable[[dict[str, Any], BatchSummary], None] | None = None,
+    max_requeues: int = 4,
+    requeue_delay: float = 2.0,
+    increase_after: int = 10,
+    **detect_kwargs: Any,
+) -> BatchSummary:
+    """Ask the same question about every image in a folder; write one JSON line per image.
+
+    Each line of ``out/results.jsonl`` is ``{"path": <name relative to the folder>,
+    "status": "ok" | "error", "result": <Result.to_dict()> | "error": <message>,
+    "elapsed_s": <seconds>}`` and is flushed as soon as the image finishes. Re-running with
+    the same ``out`` skips images already recorded ``"ok"`` (errors are tried again), and the
+    answer cache skips requests answered before.
+
+    Args:
+        folder_or_paths: A folder (see :func:`find_images`) or a list of image paths.
+        prompt: The prompt for every image.
+        kind: ``"boxes"``, ``"masks"``, ``"points"`` or ``"boxes3d"``.
+        out: Output folder (default ``./spatial_nb_batch``); holds ``results.jsonl`` and
+            ``run.json`` (the settings; a resume with other settings is refused).
+        concurrency: Most requests in flight; lowered automatically on 429s.
+        client: A :class:`spatial_nb.Client` (default: ``Client(model=model)``).
+        model, temperature, max_size, **detect_kwargs: Passed to ``client.detect``.
+        progress: Show a tqdm bar (images, items, tokens, errors, current concurrency).
+        resume: False moves an existing ``results.jsonl`` aside and starts over.
+        on_record: Called with each record and the running summary after it is written.
+        max_requeues: How often one image is sent again after a 429/5xx surfaced.
+        requeue_delay: Seconds before the first re-send (doubles each time).
+        increase_after: Successes in a row before concurrency grows by one again.
+
+    Returns:
+        A :class:`BatchSummary` (also printable).
+
+    Raises:
+        MissingKeyError: No API key (nothing is sent).
+        KeyboardInterrupt: After Ctrl-C, once the requests in flight are finished and
+            written (press again to abandon them; they still land in the cache).
+    """
+    started = time.perf_counter()
+    root, paths = find_images(folder_or_paths, recursive=recursive)
+    out_dir = Path(out) if out is not None else Path.cwd() / "spatial_nb_batch"
+    if client is None:
+        from ..client import Client
+
+        client = Client(model=model)
+    kwargs: dict[str, Any] = {"kind": kind, "temperature": temperature, "max_size": max_size, **detect_kwargs}
+    if model is not None:
+        kwargs["model"] = model
+    settings = {
+        "prompt": prompt,
+        "kind": kind,
+        "model": model or getattr(client, "model", None),
+        "temperature": temperature,
+        "max_size": max_size,
+        **{k: v for k, v in detect_kwargs.items() if isinstance(v, (str, int, float, bool, type(None)))},
+    }
+    results_path, already = _prepare_out(out_dir, settings, resume)
+    summary = BatchSummary(images=len(paths), path=results_path, lowest_concurrency=concurrency)
+    names = [(p, _name(p, root)) for p in paths]
+    pending: deque[_Job] = deque(_Job(p, n) for p, n in names if n not in already)
+    summary.skipped = len(paths) - len(pending)
+    limit = AdaptiveLimit(concurrency, increase_after=increase_after)
+    bar = _progress_bar(progress, summary)
+    writer = _Writer(results_path)
+    executor = ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="spatial-nb-batch")
+    in_flight: dict[Future, _Job] = {}
+
+    def record(job: _Job, fut: Future, notify: bool = True) -> None:
+        """Turn a finished future into a record (or a re-queue)."""
+        elapsed = time.perf_counter() - job.started
+        exc = fut.exception()
+        if exc is None:
+            res, elapsed = fut.result()
+            rec = {"path": job.name, "status": "ok", "result": res.to_dict(), "elapsed_s": round(elapsed, 3)}
+            summary.done += 1
+            summary.items += len(res)
+            if res.cached:
+                summary.cached += 1
+            else:
+                summary.tokens += _tokens(res)
+            limit.on_success()
+        else:
+            if isinstance(exc, (MissingKeyError, TypeError)):
+                raise exc  # every request would fail the same way
+            throttled = isinstance(exc, GeminiRequestError) and getattr(exc, "status", None) == 429
+            if throttled and limit.on_throttle(job.epoch):
+                summary.throttles = limit.throttles
+                summary.lowest_concurrency = limit.lowest
+            if (throttled or _is_transient(exc)) and job.attempt < max_requeues and notify:
+                job.attempt += 1
+                job.not_before = time.monotonic() + requeue_delay * 2 ** (job.attempt - 1)
+                pending.appendleft(job)
+                summary.requeued += 1
+                return
+            message = str(exc) if isinstance(exc, SpatialNBError) else f"{type(exc).__name__}: {exc}"
+            rec = {"path": job.name, "status": "error", "error": message, "elapsed_s": round(elapsed, 3)}
+            status = getattr(exc, "status", None)
+            if status is not None:
+                rec["status_code"] = status
+            summary.errors += 1
+            summary.error_messages[job.name] = message
+        writer.write(rec)
+        if bar is not None:
+            bar.update(1)
+            bar.set_postfix(items=summary.items, tokens=summary.tokens, errors=summary.errors,
+                            concurrency=limit.limit, refresh=False)
+        if notify and on_record is not None:
+            on_record(rec, summary)
+
+    try:
+        while pending or in_flight:
+            now = time.monotonic()
+            while pending and len(in_flight) < limit.limit:
+                job = next((j for j in pending if j.not_before <= now), None)
+                if job is None:
+                    break
+                pending.remove(job)
+                job.epoch = limit.epoch
+                job.started = time.perf_counter()
+                in_flight[executor.submit(_detect, client, job.path, prompt, kwargs)] = job
+            timeout = None
+            if pending and len(in_flight) < limit.limit:
+                timeout = max(0.0, min(j.not_before for j in pending) - time.monotonic())
+            if not in_flight:
+                time.sleep(timeout or 0.0)
+                continue
+            finished, _ = wait(list(in_flight), timeout=timeout, return_when=FIRST_COMPLETED)
+            for fut in sorted(finished, key=lambda f: in_flight[f].name):
+                record(in_flight.pop(fut), fut)
+    except KeyboardInterrupt:
+        summary.interrupted = True
+        for fut in in_flight:
+            fut.cancel()
+        _drain(in_flight, record, bar)
+        raise
+    except BaseException:
+        summary.interrupted = True
+        for fut in in_flight:
+            fut.cancel()
+        raise
+    finally:
+        executor.shutdown(wait=False, cancel_futures=True)
+        writer.close()
+        summary.elapsed_s = time.perf_counter() - started
+        if bar is not None:
+            bar.close()
+    return summary
+
+
+def _drain(in_flight: dict[Future, _Job], record: Callable[..., None], bar: Any) -> None:
+    """After Ctrl-C: write what the requests in flight bring back (a second Ctrl-C abandons them)."""
+    running = {f: j for f, j in in_flight.items() if not f.cancelled()}
+    if not running:
+        return
+    if bar is not None:
+        bar.write(f"Interrupted: finishing {len(running)} requests in flight (Ctrl-C again to abandon them)")
+    try:
+        for fut in sorted(wait(list(running)).done, key=lambda f: running[f].name):
+            try:
+                record(running[fut], fut, notify=False)
+            except Exception:  # noqa: BLE001 - an error record is not worth losing the others
+                pass
+    except KeyboardInterrupt:
+        pass
+
+
+def _progress_bar(progress: bool, summary: BatchSummary) -> Any:
+    if not progress:
+        return None
+    try:
+        from tqdm.auto import tqdm
+    except ImportError:  # pragma: no cover - tqdm is a dependency
+        warnings.warn("tqdm is not installed: no progress bar (pip install tqdm)", stacklevel=3)
+        return None
+    return tqdm(total=summary.images, initial=summary.skipped, unit="img", desc="labelling", dynamic_ncols=True)
