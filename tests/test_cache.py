@@ -342,7 +342,7 @@ def test_limit_holds_over_many_puts(tmp_path):
         cache.put(f"k{i}", make_result(f"r{i}", n_boxes=i % 7))
         assert cache.info()["bytes"] <= 20_000
     assert 0 < len(cache) < 60
-    assert f"k59" in cache  # the newest always stays
+    assert "k59" in cache  # the newest always stays
     assert cache.info()["bytes"] == sum(s for _, _, s in db_rows(tmp_path))
 
 
