@@ -38,19 +38,21 @@ class MaskDecodeError(ValueError):
     """A mask string could not be decoded; the message says why."""
 
 
-def decode_png_mask(text: str) -> np.ndarray:
+def decode_png_mask(text: str, *, max_pixels: int | None = None) -> np.ndarray:
     """Decode a base64 PNG (with or without a data-URL prefix) into a uint8 2-D array.
 
     Args:
         text: ``"data:image/png;base64,..."`` or bare base64 of a PNG.
+        max_pixels: Refuse PNGs with more pixels than this (default :data:`MAX_MASK_PIXELS`).
 
     Returns:
         The mask as ``uint8`` of shape ``(height, width)``; colour PNGs are reduced to
         their luminance, and an alpha channel, when present, is used as the mask.
 
     Raises:
-        MaskDecodeError: not base64, not a PNG, or larger than :data:`MAX_MASK_PIXELS`.
+        MaskDecodeError: not base64, not a PNG, or larger than ``max_pixels``.
     """
+    cap = MAX_MASK_PIXELS if max_pixels is None else max_pixels
     payload = text.strip()
     if payload.startswith("data:"):
         _, sep, payload = payload.partition(",")
@@ -67,10 +69,8 @@ def decode_png_mask(text: str) -> np.ndarray:
     try:
         with Image.open(io.BytesIO(raw)) as img:
             width, height = img.size
-            if width * height > MAX_MASK_PIXELS or width <= 0 or height <= 0:
-                raise MaskDecodeError(
-                    f"mask PNG of {width}x{height} pixels exceeds the cap of {MAX_MASK_PIXELS:,}"
-                )
+            if width * height > cap or width <= 0 or height <= 0:
+                raise MaskDecodeError(f"mask PNG of {width}x{height} pixels exceeds the cap of {cap:,}")
             if img.mode in ("RGBA", "LA") or (img.mode == "P" and "transparency" in img.info):
                 img = img.convert("RGBA").getchannel("A")
             elif img.mode == "1":

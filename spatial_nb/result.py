@@ -85,6 +85,14 @@ class Item:
             if self.box is None:
                 raise ValueError("a mask is box-local: an item with a mask needs a box")
 
+    @classmethod
+    def _trusted(cls, label, box, point, box3d, mask, extra) -> Item:
+        """Build without re-validating: for the parser, which already checked every field
+        (box / point / box3d tuples of floats or ints, mask uint8 2-D with a box)."""
+        item = cls.__new__(cls)
+        item.__dict__.update(label=label, box=box, point=point, box3d=box3d, mask=mask, extra=extra)
+        return item
+
     # -- what it is -------------------------------------------------------------------
     @property
     def kind(self) -> str:
