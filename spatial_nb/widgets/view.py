@@ -172,14 +172,16 @@ class Panel(W.VBox):
     # ------------------------------------------------------------------------------------------
     def _build(self) -> None:
         s = self.state
-        wide = W.Layout(width="100%")
+
+        def wide() -> W.Layout:  # a fresh Layout each time: a shared one would hide/show together
+            return W.Layout(width="100%")
         desc = {"description_width": "110px"}
 
         # image picker
         sample_options = [("(choose a sample)", "")] + [
             (str(getattr(x, "title", None) or x.name), str(x.name)) for x in self._samples
         ]
-        self.sample_picker = W.Dropdown(options=sample_options, value="", description="Sample", style=desc, layout=wide)
+        self.sample_picker = W.Dropdown(options=sample_options, value="", description="Sample", style=desc, layout=wide())
         self.upload = W.FileUpload(accept=_UPLOAD_TYPES, multiple=False, description="Upload image")
         self.path_text = W.Text(placeholder="or a file path, e.g. images/coffee.jpg", continuous_update=False, layout=W.Layout(flex="1"))
         self.path_button = W.Button(description="Load", layout=W.Layout(width="70px"))
@@ -199,19 +201,19 @@ class Panel(W.VBox):
             value=s.prompt_mode,
             style={"button_width": "175px"},
         )
-        self.target_text = W.Text(value=s.target, description="Detect", style=desc, layout=wide)
-        self.label_text = W.Text(value=s.label_with, description="Label each with", placeholder="optional, e.g. its colour", style=desc, layout=wide)
+        self.target_text = W.Text(value=s.target, description="Detect", style=desc, layout=wide())
+        self.label_text = W.Text(value=s.label_with, description="Label each with", placeholder="optional, e.g. its colour", style=desc, layout=wide())
         self.prompt_box = W.Combobox(
             value=s.free_prompt, options=(), ensure_option=False,
-            placeholder="type a prompt or pick a sample prompt", description="Prompt", style=desc, layout=wide,
+            placeholder="type a prompt or pick a sample prompt", description="Prompt", style=desc, layout=wide(),
         )
         self.template_box = W.VBox([self.target_text, self.label_text])
         self.raw_toggle = W.ToggleButton(value=False, description="Show raw prompt", icon="eye")
         self.raw_view = W.HTML(layout=W.Layout(display="none", border="1px solid #ddd", padding="4px"))
 
         # settings
-        self.temperature = W.FloatSlider(value=s.temperature, min=0.0, max=2.0, step=0.05, description="Temperature", style=desc, layout=wide, readout_format=".2f")
-        self.model_box = W.Combobox(value=s.model, options=tuple(_model_names()), ensure_option=False, description="Model", style=desc, layout=wide)
+        self.temperature = W.FloatSlider(value=s.temperature, min=0.0, max=2.0, step=0.05, description="Temperature", style=desc, layout=wide(), readout_format=".2f")
+        self.model_box = W.Combobox(value=s.model, options=tuple(_model_names()), ensure_option=False, description="Model", style=desc, layout=wide())
         self.max_size = W.Dropdown(options=list(MAX_SIZES), value="640 px", description="Max size", style=desc)
         self.fov = W.FloatSlider(value=s.fov_degrees, min=20.0, max=120.0, step=1.0, description="FOV (°)", style=desc, layout=W.Layout(width="100%", display="none"), readout_format=".0f")
         self.structured = W.Checkbox(value=s.structured, description="Structured output (JSON schema)", indent=False)

@@ -1,0 +1,389 @@
+"""Headless tests of snb.Panel: widgets driven from Python, real SDK against the fake Gemini server.
+
+Each test sets widget values the way a user would, clicks Run (``button.click()``), waits for
+the background run and checks what was sent (fake server records), what is shown (HTML
+widgets) and the panel's state.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+import json
+import re
+
+import ipywidgets as W
+import pytest
+from PIL import Image
+
+from spatial_nb import prompts
+from spatial_nb.result import Result
+from spatial_nb.widgets import Panel, PanelState
+
+from .conftest import TEST_KEY
+from .fake_gemini import Reply
+
+ITEM_RE = re.compile(r"<g\b[^>]*class=\"[^\"]*\bsnb-item\b")
+HOSTILE_IMG = "<img src=x onerror=alert(1)>"
+HOSTILE_SCRIPT = "<script>alert(2)</script>"
+
+
+def make_client():
+    from spatial_nb.client import Client
+
+    return Client(retry_attempts=3, retry_initial_delay=0.01)
+
+
+def make_panel(**kwargs) -> Panel:
+    return Panel(client=make_client(), **kwargs)
+
+
+def click_run(panel: Panel) -> None:
+    panel.run_button.click()
+    assert panel.wait(60), "the run did not finish"
+
+
+def n_items(html: str) -> int:
+    return len(ITEM_RE.findall(html))
+
+
+def all_html(widget: W.Widget) -> str:
+    """Every HTML string the panel shows, from the whole widget tree."""
+    out = []
+    stack = [widget]
+    while stack:
+        w = stack.pop()
+        if isinstance(w, (W.HTML, W.HTMLMath)):
+            out.append(w.value)
+        stack.extend(getattr(w, "children", ()) or ())
+    return "\n".join(out)
+
+
+def png_bytes(size=(64, 48), color=(200, 30, 30)) -> bytes:
+    buf = io.BytesIO()
+    Image.new("RGB", size, color).save(buf, "PNG")
+    return buf.getvalue()
+
+
+# -- construction and settings ------------------------------------------------------------------
+
+
+def test_construction_needs_no_key_and_creates_no_client():
+    panel = Panel()  # no GOOGLE_API_KEY in the environment (conftest clears it)
+    assert panel.client is None
+    assert panel.state.image is not None and panel.state.image.source == "sample"
+    assert "<img" in panel.overlay.value  # the picked sample is shown before any run
+    assert panel.state.temperature == 0.5 and panel.temperature.step == 0.05
+    assert (panel.temperature.min, panel.temperature.max) == (0.0, 2.0)
+
+
+def test_every_widget_has_its_own_layout():
+    # a Layout shared between widgets would hide them all when one is hidden
+    panel = Panel()
+    widgets, stack = [], [panel]
+    while stack:
+        w = stack.pop()
+        widgets.append(w)
+        stack.extend(getattr(w, "children", ()) or ())
+    assert len({id(w.layout) for w in widgets}) == len(widgets)
+    panel.prompt_mode.value = "free"
+    assert panel.template_box.layout.display == "none"
+    assert panel.temperature.layout.display != "none" and panel.model_box.layout.display != "none"
+
+
+def test_widgets_drive_state_and_kind_switch_updates_prompt():
+    panel = Panel()
+    panel.sample_picker.value = "coffee.jpg"
+    panel.kind_buttons.value = "points"
+    panel.target_text.value = "the cups"
+    panel.label_text.value = "its colour"
+    assert panel.state.prompt == prompts.template("points", "the cups", "its colour")
+    assert panel.fov.layout.display == "none"
+    panel.kind_buttons.value = "boxes3d"
+    assert panel.fov.layout.display != "none"  # FOV only for 3D
+    assert "3D bounding boxes" in panel.state.prompt
+    # free mode: the combobox offers the image's sample prompts for the kind, and follows the kind
+    panel.prompt_mode.value = "free"
+    from spatial_nb.samples import prompts_for
+
+    assert list(panel.prompt_box.options) == prompts_for("coffee.jpg", "boxes3d")
+    assert panel.state.free_prompt == prompts_for("coffee.jpg", "boxes3d")[0]
+    panel.kind_buttons.value = "masks"
+    assert panel.state.free_prompt == prompts_for("coffee.jpg", "masks")[0]
+    panel.prompt_box.value = "my own words"  # free text is accepted
+    panel.kind_buttons.value = "points"
+    assert panel.state.free_prompt == "my own words"  # typed text is not overwritten
+    panel.max_size.value = "original"
+    assert panel.state.max_size is None
+
+
+def test_model_that_cannot_do_masks_is_named_with_an_alternative():
+    panel = Panel()
+    panel.model_box.value = "gemini-3-pro-preview"
+    assert panel.model_note.value == ""  # boxes are fine
+    panel.kind_buttons.value = "masks"
+    note = panel.model_note.value
+    assert "gemini-3-pro-preview" in note and "gemini-2.5-flash" in note
+    panel.kind_buttons.value = "boxes"
+    assert panel.model_note.value == ""
+
+
+def test_raw_prompt_shows_system_instruction_and_prompt_escaped():
+    panel = Panel()
+    panel.prompt_mode.value = "free"
+    panel.prompt_box.value = 'Find the "cups" & <saucers>'
+    panel.raw_toggle.value = True
+    raw = panel.raw_view.value
+    assert panel.raw_view.layout.display != "none"
+    import html
+
+    assert html.escape(prompts.system_instruction("boxes"), quote=True) in raw
+    assert "Find the &quot;cups&quot; &amp; &lt;saucers&gt;" in raw
+    assert "<saucers>" not in raw
+    panel.temperature.value = 1.3
+    assert '"temperature": 1.3' in html.unescape(panel.raw_view.value)
+
+
+def test_state_is_plain_python():
+    state = PanelState()
+    state.kind = "points"
+    before = state.history
+    from spatial_nb.widgets import ImageChoice, RunRecord
+
+    state.add_run(RunRecord(1, ImageChoice("path", "a.jpg", "a.jpg"), {"kind": "points", "prompt": "p"}))
+    assert state.history is not before and len(state.history) == 1 and state.selected == 0  # reassigned
+
+
+# -- runs against the fake server ---------------------------------------------------------------
+
+
+def test_run_sends_the_settings_and_shows_the_overlay(fake_gemini):
+    panel = make_panel()
+    panel.sample_picker.value = "cat.jpg"
+    panel.prompt_mode.value = "free"
+    panel.prompt_box.value = "Find the cat's eyes and ears"
+    panel.temperature.value = 1.25
+    panel.model_box.value = "gemini-2.5-flash-lite"
+    click_run(panel)
+
+    (req,) = fake_gemini.generate_requests()
+    assert req.model == "gemini-2.5-flash-lite"
+    assert "Find the cat's eyes and ears" in req.prompt
+    assert req.generation_config["temperature"] == 1.25
+    assert req.system_instruction == prompts.system_instruction("boxes")
+    assert len(req.images) == 1 and req.images[0][0] == "image/jpeg"
+    assert TEST_KEY not in json.dumps(req.body)
+
+    assert n_items(panel.overlay.value) == 3  # the fake's default answer has 3 boxes
+    assert len(panel.state.history) == 1 and panel.state.current.result.labels == [
+        "left object", "right object", "bottom object"]
+    assert "3 items" in panel.status.value and "tokens" in panel.status.value and "not cached" in panel.status.value
+    assert panel.run_button.disabled is False and panel.message.value == ""
+    assert "left object" in panel.json_view.value and "box_2d" in panel.json_view.value
+    assert "```json" in panel.raw_text_view.value
+    assert "gemini-2.5-flash-lite" in panel.request_view.value
+    assert TEST_KEY not in all_html(panel)
+
+
+@pytest.mark.parametrize(
+    ("kind", "n_expected"),
+    [
+        ("points", 2),  # fake answers 2 points
+        ("masks", 2),  # 2 boxes with ellipse masks
+        ("boxes3d", 2),  # 2 3D boxes (table, cup)
+    ],
+)
+def test_kind_reaches_the_request(fake_gemini, kind, n_expected):
+    panel = make_panel()
+    panel.kind_buttons.value = kind
+    panel.target_text.value = "the cups"
+    click_run(panel)
+    (req,) = fake_gemini.generate_requests()
+    assert req.system_instruction == prompts.system_instruction(kind)
+    assert prompts.template(kind, "the cups") in req.prompt
+    assert len(panel.state.current.result) == n_expected
+    assert n_items(panel.overlay.value) == n_expected
+
+
+def test_structured_toggle_asks_for_json(fake_gemini):
+    panel = make_panel()
+    panel.structured.value = True
+    click_run(panel)
+    (req,) = fake_gemini.generate_requests()
+    assert req.generation_config.get("responseMimeType") == "application/json"
+
+
+def test_max_size_reaches_the_request(fake_gemini):
+    panel = make_panel()
+    panel.sample_picker.value = "hubble_deep_field.jpg"  # 1000 x 872
+    panel.max_size.value = "640 px"
+    click_run(panel)
+    panel.max_size.value = "original"
+    click_run(panel)
+    sizes = [Image.open(io.BytesIO(r.images[0][1])).size for r in fake_gemini.generate_requests()]
+    assert sizes == [(640, 558), (1000, 872)]
+
+
+def test_second_identical_run_is_cached_and_history_flips_and_compares(fake_gemini):
+    panel = make_panel()
+    click_run(panel)
+    click_run(panel)
+    assert len(fake_gemini.generate_requests()) == 1
+    assert panel.status.value.endswith("· cached")
+    panel.kind_buttons.value = "points"
+    click_run(panel)
+    history = panel.state.history
+    assert [len(r.result) for r in history] == [3, 3, 2]
+    assert [r.result.cached for r in history] == [False, True, False]
+    assert len(panel.history_picker.options) == 3
+    assert n_items(panel.overlay.value) == 2
+
+    panel.history_picker.value = 0  # flip back to the first run
+    assert panel.state.selected == 0 and n_items(panel.overlay.value) == 3
+    assert "left object" in panel.json_view.value
+    panel.compare_picker.value = 2  # side by side with the points run
+    assert "snb-compare-view" in panel.overlay.value
+    assert n_items(panel.overlay.value) == 3 + 2
+    panel.compare_picker.value = -1
+    assert n_items(panel.overlay.value) == 3
+
+
+def test_double_click_sends_one_request(fake_gemini):
+    answer = '[{"box_2d": [100, 100, 500, 500], "label": "slow"}]'
+    fake_gemini.queue(Reply(answer, delay=0.5))
+    panel = make_panel()
+    statuses: list[str] = []
+    panel.status.observe(lambda ch: statuses.append(ch["new"]), names=["value"])
+    panel.run_button.click()
+    assert panel.run_button.disabled is True and panel.state.running
+    panel.run_button.click()  # second click while running: a no-op
+    assert panel.wait(30)
+    assert len(fake_gemini.generate_requests()) == 1
+    assert panel.runner.started == 1 and len(panel.state.history) == 1
+    assert panel.state.current.result.labels == ["slow"]
+    assert panel.run_button.disabled is False and not panel.state.running
+    # the status line ticked while the call was out (elapsed time), then gave tokens
+    ticks = [s for s in statuses if s.startswith("Running… ") and not s.endswith(" 0.0 s")]
+    assert ticks, statuses
+    assert "tokens" in statuses[-1]
+
+
+def test_run_helper_blocks_and_returns_the_record(fake_gemini):
+    panel = make_panel()
+    record = panel.run()
+    assert record is panel.state.current and record.ok and len(record.result) == 3
+
+
+# -- errors inside the panel ----------------------------------------------------------------------
+
+
+def test_missing_key_is_explained_in_the_panel_and_panel_recovers(fake_gemini, monkeypatch):
+    monkeypatch.delenv("GOOGLE_API_KEY")
+    panel = Panel()  # client created lazily at the first Run
+    click_run(panel)
+    msg = panel.message.value
+    assert "No Gemini API key" in msg and "GOOGLE_API_KEY" in msg and "aistudio.google.com/apikey" in msg
+    assert panel.state.history == [] and panel.run_button.disabled is False
+    assert fake_gemini.generate_requests() == []
+    monkeypatch.setenv("GOOGLE_API_KEY", TEST_KEY)  # the user sets it, clicks Run again
+    click_run(panel)
+    assert len(panel.state.history) == 1 and panel.message.value == ""
+
+
+def test_429_after_retries_is_shown_and_panel_stays_usable(fake_gemini):
+    fake_gemini.queue(*[Reply(status=429, error_message="Resource has been exhausted")] * 3)
+    panel = make_panel()
+    click_run(panel)
+    assert len(fake_gemini.generate_requests()) == 3  # 3 attempts in total
+    assert "429" in panel.message.value and "Wait a minute" in panel.message.value
+    assert "Traceback" not in all_html(panel)
+    assert panel.state.history == [] and panel.run_button.disabled is False
+    click_run(panel)  # the server is fine again
+    assert len(panel.state.history) == 1
+
+
+def test_safety_block_is_shown(fake_gemini):
+    fake_gemini.queue(Reply(block_reason="SAFETY"))
+    panel = make_panel()
+    click_run(panel)
+    assert "safety" in panel.message.value.lower()
+    assert panel.run_button.disabled is False
+
+
+def test_garbage_answer_says_nothing_could_be_read(fake_gemini):
+    fake_gemini.queue(Reply("I am sorry, I cannot help with that picture."))
+    panel = make_panel()
+    click_run(panel)
+    assert "Nothing could be read" in panel.message.value
+    assert "Nothing could be read" in panel.warnings_view.value
+    assert n_items(panel.overlay.value) == 0
+    assert "I am sorry" in panel.raw_text_view.value
+
+
+def test_hostile_text_is_escaped_everywhere(fake_gemini):
+    items = [
+        {"box_2d": [100, 100, 400, 400], "label": HOSTILE_IMG},
+        {"box_2d": [100, 100, 400, 400], "label": HOSTILE_IMG},  # duplicate: a warning naming it
+        {"box_2d": [500, 500, 900, 900], "label": HOSTILE_SCRIPT},
+        {"point": "<svg onload=alert(3)>", "label": HOSTILE_SCRIPT},  # unreadable item: a warning
+    ]
+    text = f"Here you go {HOSTILE_SCRIPT}\n```json\n{json.dumps(items)}\n```"
+    fake_gemini.queue(Reply(text))
+    panel = make_panel()
+    click_run(panel)
+    res = panel.state.current.result
+    assert HOSTILE_IMG in res.labels and HOSTILE_SCRIPT in res.labels
+    shown = all_html(panel)
+    for bad in (HOSTILE_IMG, HOSTILE_SCRIPT, "<svg onload", "<script"):
+        assert bad not in shown
+    assert "&lt;img src=x onerror=alert(1)&gt;" in panel.json_view.value
+    assert "&lt;script&gt;alert(2)&lt;/script&gt;" in panel.raw_text_view.value
+    assert res.warnings, "the parser should have warned about the duplicate / bad item"
+    assert "<" not in re.sub(r"</?(ul|li|i)>", "", panel.warnings_view.value)
+    assert "&lt;" in panel.warnings_view.value  # warnings quote the hostile text, escaped
+    # the JSON download holds the real labels (a file, not HTML)
+    href = re.search(r'href="data:application/json;base64,([^"]+)"', panel.downloads.value).group(1)
+    assert HOSTILE_IMG in Result.from_json(base64.b64decode(href)).labels
+
+
+def test_bad_path_is_shown_and_keeps_the_image():
+    panel = Panel()
+    before = panel.state.image
+    panel.path_text.value = "/no/such/picture.jpg"
+    assert "Image could not be read" in panel.message.value
+    assert panel.state.image == before and panel.sample_picker.value == before.sample
+
+
+def test_upload_gif_first_frame_with_hostile_file_name(fake_gemini):
+    frames = [Image.new("RGB", (80, 60), c) for c in ((255, 0, 0), (0, 0, 255))]
+    buf = io.BytesIO()
+    frames[0].save(buf, "GIF", save_all=True, append_images=frames[1:], duration=100)
+    name = '<img src=x onerror=alert(1)>".gif'
+    panel = make_panel()
+    panel.upload.value = (
+        {"name": name, "type": "image/gif", "size": len(buf.getvalue()), "content": memoryview(buf.getvalue()),
+         "last_modified": 0},
+    )
+    assert panel.state.image.source == "upload" and panel.sample_picker.value == ""
+    assert "<img src=x" not in all_html(panel) and "&lt;img src=x" in panel.image_info.value
+    click_run(panel)
+    (req,) = fake_gemini.generate_requests()
+    mime, data = req.images[0]
+    sent = Image.open(io.BytesIO(data)).convert("RGB")
+    assert sent.size == (80, 60) and sent.getpixel((40, 30))[0] > 200  # the first (red) frame
+    assert "<img src=x" not in all_html(panel)
+    assert 'download="img_src_x_onerror_alert_1' in panel.downloads.value
+
+
+def test_downloads_are_data_urls_in_the_shared_format(fake_gemini):
+    panel = make_panel()
+    click_run(panel)
+    links = panel.downloads.value
+    assert "<script" not in links
+    png = re.search(r'download="([^"]+\.png)" href="data:image/png;base64,([^"]+)"', links)
+    js = re.search(r'download="([^"]+\.json)" href="data:application/json;base64,([^"]+)"', links)
+    assert png and js
+    overlay = Image.open(io.BytesIO(base64.b64decode(png.group(2))))
+    assert overlay.size == panel.state.current.picture.size
+    res = Result.from_json(base64.b64decode(js.group(2)))
+    assert res.labels == panel.state.current.result.labels and res.model == "gemini-2.5-flash"
