@@ -41,7 +41,7 @@ _LAZY = {
     "run_folder": ".batch",
     "load_image": ".images",
 }
-_LAZY_MODULES = {"prompts", "samples", "models", "export", "evaluate", "fonts"}
+_LAZY_MODULES = {"prompts", "samples", "models", "export", "evaluate", "fonts", "cache", "consensus"}
 
 __all__ = [
     "Item",
@@ -57,7 +57,7 @@ __all__ = [
 ]
 
 if TYPE_CHECKING:  # pragma: no cover
-    from . import evaluate, export, fonts, models, prompts, samples
+    from . import cache, consensus, evaluate, export, fonts, models, prompts, samples
     from .batch import run_folder
     from .client import Client
     from .display import show
