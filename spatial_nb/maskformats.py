@@ -127,7 +127,10 @@ def _decode_list(value: list, box, max_pixels: int) -> MaskOutcome:
     first = value[0]
     # Polygon shapes.
     if isinstance(first, dict) or (
-        _is_pair(first) and all(_is_pair(p) for p in value) and not all(_is_binary(c) for p in value for c in p)
+        len(value) >= 3
+        and _is_pair(first)
+        and all(_is_pair(p) for p in value)
+        and not all(_is_binary(c) for p in value for c in p)
     ):
         return _from_polygon(value, box)
     if isinstance(first, list) and first and isinstance(first[0], (list, dict)):
