@@ -107,8 +107,8 @@ def sample_consensus(
 ) -> Result:
     """Ask ``client`` the same question ``n`` times and return :func:`agreement` of the answers.
 
-    Each sample is a separate request (the cache stores them apart via a ``sample`` index,
-    so a re-run replays the same N answers instead of repeating one).
+    Sample ``i`` is sent with ``seed = seed + i`` (default seed 0), so each sample is its own
+    request and its own cache entry: a re-run replays the same N answers for free.
 
     Args:
         client: A :class:`spatial_nb.Client`.
@@ -127,12 +127,7 @@ def sample_consensus(
 
 
 def _detect_sample(client: Any, image: Any, prompt: str, *, sample: int, **kwargs: Any) -> Result:
-    """One sample; passes ``sample=`` when the client supports it so the cache keeps N answers."""
-    import inspect
-
-    params = inspect.signature(client.detect).parameters
-    if "sample" in params:
-        return client.detect(image, prompt, sample=sample, **kwargs)
-    if "cache" in params:
-        return client.detect(image, prompt, cache=False, **kwargs)
-    return client.detect(image, prompt, **kwargs)
+    """One sample, with its own ``seed`` (base seed + index): a different request per sample,
+    so the answer cache keeps N answers instead of replaying the first N times."""
+    seed = kwargs.pop("seed", None)
+    return client.detect(image, prompt, seed=(seed or 0) + sample, **kwargs)
