@@ -23,7 +23,10 @@ from .errors import ImageLoadError
 
 __all__ = [
     "ImageInput",
+    "ImageSource",
     "PreparedImage",
+    "open_source",
+    "normalize_max_size",
     "load_image",
     "prepare_image",
     "sniff_mime",
@@ -81,7 +84,16 @@ class PreparedImage:
 
 
 @dataclass
-class _Source:
+class ImageSource:
+    """An opened (not yet decoded) input: cheap to make, enough for a cache key.
+
+    Attributes:
+        image: The PIL image, possibly lazy (header read only), not yet upright or RGB.
+        digest: :attr:`PreparedImage.source_digest` of this input.
+        format: File format of encoded inputs ("JPEG", "PNG", ...), else None.
+        name: File name for path inputs, else None.
+    """
+
     image: Image.Image  # possibly lazy (not yet decoded), possibly not RGB/upright
     digest: str
     format: str | None  # file format for encoded inputs
@@ -91,6 +103,14 @@ class _Source:
 
     def __post_init__(self) -> None:
         self.header_size = self.image.size
+
+    def send_format(self, format: str | None = None) -> str:
+        """The encoding :meth:`prepare` will use (see :func:`prepare_image`)."""
+        return _choose_format(format, self)
+
+    def prepare(self, max_size: int | str | None = DEFAULT_MAX_SIZE, format: str | None = None) -> PreparedImage:
+        """Decode, orient, convert, shrink and encode (once per source object)."""
+        return _prepare_source(self, max_size, format)
 
 
 def _describe(image: Any) -> str:
@@ -177,21 +197,30 @@ def _digest_pixels(img: Image.Image) -> str:
     return h.hexdigest()
 
 
-def _open_source(image: ImageInput) -> _Source:
+def open_source(image: ImageInput) -> ImageSource:
+    """Open an input without decoding its pixels (file bytes are read and hashed).
+
+    Raises:
+        ImageLoadError: missing, empty, non-image or too large input.
+    """
+    return _open_source(image)
+
+
+def _open_source(image: ImageInput) -> ImageSource:
     if isinstance(image, Image.Image):
         try:
-            return _Source(image, _digest_pixels(image), image.format, None, owned=False)
+            return ImageSource(image, _digest_pixels(image), image.format, None, owned=False)
         except (OSError, ValueError) as exc:
             raise ImageLoadError(f"the PIL image cannot be read: {exc}") from None
     if isinstance(image, np.ndarray):
         img = _array_to_image(image)
         h = hashlib.sha256(f"ndarray|{image.dtype.str}|{image.shape}|".encode())
         h.update(np.ascontiguousarray(image).tobytes())
-        return _Source(img, h.hexdigest(), None, None)
+        return ImageSource(img, h.hexdigest(), None, None)
     if isinstance(image, (bytes, bytearray, memoryview)):
         data = bytes(image)
         img = _open_bytes(data, "the image bytes")
-        return _Source(img, hashlib.sha256(data).hexdigest(), img.format, None)
+        return ImageSource(img, hashlib.sha256(data).hexdigest(), img.format, None)
     if isinstance(image, (str, os.PathLike)):
         path = os.path.expanduser(os.fspath(image))
         if isinstance(path, bytes):
@@ -208,13 +237,13 @@ def _open_source(image: ImageInput) -> _Source:
         except OSError as exc:
             raise ImageLoadError(f"cannot read image file {path!r}: {exc.strerror or exc}") from None
         img = _open_bytes(data, f"image file {path!r}")
-        return _Source(img, hashlib.sha256(data).hexdigest(), img.format, os.path.basename(path))
+        return ImageSource(img, hashlib.sha256(data).hexdigest(), img.format, os.path.basename(path))
     if hasattr(image, "read"):
         data = image.read()
         if isinstance(data, str):
             raise ImageLoadError("the file object was opened in text mode; open it with 'rb'")
         img = _open_bytes(bytes(data), "the image file object")
-        return _Source(img, hashlib.sha256(bytes(data)).hexdigest(), img.format, getattr(image, "name", None))
+        return ImageSource(img, hashlib.sha256(bytes(data)).hexdigest(), img.format, getattr(image, "name", None))
     raise ImageLoadError(
         f"cannot load an image from {type(image).__name__}; pass a file path, bytes, "
         "a PIL.Image.Image or a numpy array"
@@ -255,7 +284,7 @@ def _to_rgb(img: Image.Image) -> Image.Image:
         raise ImageLoadError(f"cannot convert a {mode} image to RGB: {exc}") from None
 
 
-def _decode(src: _Source, draft_size: int | None) -> tuple[Image.Image, bool]:
+def _decode(src: ImageSource, draft_size: int | None) -> tuple[Image.Image, bool]:
     """Decode (JPEG at reduced scale when ``draft_size`` allows) -> (upright RGB, axes swapped)."""
     img = src.image
     try:
@@ -333,7 +362,7 @@ def _parse_max_size(max_size: int | str | None) -> int | None:
     return int(max_size)
 
 
-def _choose_format(format: str | None, src: _Source) -> str:
+def _choose_format(format: str | None, src: ImageSource) -> str:
     if format is None:
         return "PNG" if (src.format or "").upper() in _LOSSLESS_SOURCES else "JPEG"
     fmt = format.upper().replace("IMAGE/", "")
@@ -368,9 +397,24 @@ def prepare_image(
         >>> p.size, p.mime_type
         ((640, 320), 'image/jpeg')
     """
+    return _prepare_source(_open_source(image), max_size, format, caller_image=image)
+
+
+def normalize_max_size(max_size: int | str | None) -> int | None:
+    """``max_size`` as an int, or None for the original size (``"original"``, None, 0).
+
+    >>> normalize_max_size("1024"), normalize_max_size("original")
+    (1024, None)
+    """
+    return _parse_max_size(max_size)
+
+
+def _prepare_source(
+    src: ImageSource, max_size: int | str | None, format: str | None, caller_image: Any = None
+) -> PreparedImage:
     limit = _parse_max_size(max_size)
-    src = _open_source(image)
     fmt = _choose_format(format, src)
+    image = caller_image if caller_image is not None else (None if src.owned else src.image)
     img, swapped = _decode(src, limit)
     w, h = src.header_size  # the draft may have decoded at reduced scale: use the header size
     original_size = (h, w) if swapped else (w, h)
