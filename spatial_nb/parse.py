@@ -186,16 +186,16 @@ class _Builder:
                 box3d = b3
             else:
                 notes.add(("bad_geometry", "box_3d", "9 numbers"), index, b3)
-        polygon = None
+        polygon = raw.get("polygon")  # kept as the model sent it, like every extra
         for key in ("mask", "polygon"):
             m = raw.get(key)
             if m is None or mask is not None:
                 continue
             outcome = self._mask(m, box)
             if outcome.polygon is not None:
-                polygon = outcome.polygon
+                polygon = m
                 if box is None and outcome.mask is not None:
-                    box = polygon_bounds(polygon)
+                    box = polygon_bounds(outcome.polygon)
             if outcome.problem is not None:
                 notes.add(("mask", outcome.problem), index)
             elif outcome.mask is not None and box is None:
