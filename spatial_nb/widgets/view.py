@@ -174,7 +174,7 @@ class Panel(W.VBox):
         s = self.state
 
         def wide() -> W.Layout:  # a fresh Layout each time: a shared one would hide/show together
-            return W.Layout(width="100%")
+            return W.Layout(width="96%")
         desc = {"description_width": "110px"}
 
         # image picker
@@ -226,7 +226,7 @@ class Panel(W.VBox):
         # results
         self.overlay = W.HTML(layout=W.Layout(width="100%"))
         self.history_picker = W.Dropdown(options=[("(no runs yet)", -1)], value=-1, description="Show run", style={"description_width": "70px"}, layout=W.Layout(flex="1"))
-        self.compare_picker = W.Dropdown(options=[("(none)", -1)], value=-1, description="Compare with", style={"description_width": "90px"}, layout=W.Layout(flex="1"))
+        self.compare_picker = W.Dropdown(options=[("(none)", -1)], value=-1, description="Compare", style={"description_width": "60px"}, layout=W.Layout(flex="1"))
         self.json_view = W.HTML()
         self.raw_text_view = W.HTML()
         self.warnings_view = W.HTML()
@@ -517,9 +517,9 @@ class Panel(W.VBox):
                 self.status.value = f'<span style="color:#b00020">Failed after {outcome.elapsed_s:.1f} s.</span>'
             else:
                 record.result = outcome.value
-                self.status.value = self._status_text(record)
                 self._show_message(self._result_message(record))
-                self.state.add_run(record)
+                self.state.add_run(record)  # shows the overlay and tabs
+                self.status.value = self._status_text(record)  # "Done" only once all is shown
         except Exception as exc:  # noqa: BLE001 - show, never raise from the thread
             self._show_exception(exc)
         finally:
@@ -562,7 +562,8 @@ class Panel(W.VBox):
             self.history_picker.options = options
             self.compare_picker.options = compare
             self.compare_picker.value = -1
-            self.history_picker.value = self.state.selected
+            if any(v == self.state.selected for _, v in options):
+                self.history_picker.value = self.state.selected
         finally:
             self._quiet = False
 
@@ -609,9 +610,10 @@ class Panel(W.VBox):
             for view in (self.json_view, self.raw_text_view, self.warnings_view, self.request_view, self.downloads):
                 view.value = ""
             return
+        self._fill_tabs(record)  # first: the tabs stay readable even if drawing fails
         other_index = self.compare_picker.value
         main = f'<div class="snb-overlay-main">{self.overlay_html(record)}</div>'
-        if other_index is not None and other_index >= 0 and other_index < len(self.state.history):
+        if other_index is not None and 0 <= other_index < len(self.state.history):
             other = self.state.history[other_index]
             cell = '<div style="flex:1 1 0;min-width:0"><div style="font-size:12px;color:#555">{}</div>{}</div>'
             self.overlay.value = (
@@ -622,7 +624,6 @@ class Panel(W.VBox):
             )
         else:
             self.overlay.value = main
-        self._fill_tabs(record)
 
     def _fill_tabs(self, record: RunRecord) -> None:
         res = record.result

@@ -1,0 +1,152 @@
+"""The panel in a real browser: Voilà serves notebooks/panel.ipynb, Playwright drives Chromium.
+
+The fake Gemini server runs in this test process on 127.0.0.1; the Voilà kernel inherits
+``GOOGLE_GEMINI_BASE_URL`` and a test key from the environment. Every request the page makes
+to a host other than loopback is aborted and recorded (Voilà's page asks a CDN for icon
+fonts). Needs Debian's /usr/bin/chromium; skipped without it, except under ``CI=true``.
+A screenshot goes to ``test-artifacts/panel_browser.png``.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+from urllib.parse import urlparse
+
+import pytest
+
+from spatial_nb import prompts
+
+from .browser_voila import CHROMIUM, LOCAL_HOSTS, REPO, VoilaServer, launch_chromium, require
+from .conftest import TEST_KEY
+
+pytestmark = [pytest.mark.browser, pytest.mark.timeout(240)]
+
+NOTEBOOK = REPO / "notebooks" / "panel.ipynb"
+ARTIFACTS = REPO / "test-artifacts"
+
+# Computed-style properties that a hover highlight may change.
+STYLE_PROPS = ["opacity", "stroke-width", "stroke-opacity", "fill-opacity", "filter", "stroke", "fill"]
+STYLE_JS = """(el, props) => {
+  const out = {};
+  for (const node of [el, ...el.querySelectorAll('*')]) {
+    const cs = getComputedStyle(node);
+    out[node.tagName + ':' + (node.getAttribute('class') || '')] = props.map(p => cs.getPropertyValue(p)).join('|');
+  }
+  return out;
+}"""
+
+
+def _status(page) -> str:
+    return page.inner_text(".snb-status")
+
+
+def test_panel_in_voila_and_chromium(tmp_path, fake_gemini):
+    require(os.path.exists(CHROMIUM), f"{CHROMIUM} is missing (apt-get install chromium)")
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:  # pragma: no cover - dev extra installs it
+        require(False, "playwright is not installed (pip install playwright; no browser download needed)")
+    try:
+        import voila  # noqa: F401
+    except ImportError:  # pragma: no cover
+        require(False, "voila is not installed (pip install voila)")
+
+    env = {
+        "GOOGLE_GEMINI_BASE_URL": fake_gemini.url,
+        "GOOGLE_API_KEY": TEST_KEY,
+        "SPATIAL_NB_CACHE_DIR": str(tmp_path / "cache"),
+        "PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD": "1",
+    }
+    ARTIFACTS.mkdir(exist_ok=True)
+    with VoilaServer(NOTEBOOK, tmp_path, env=env) as voila, sync_playwright() as pw:
+        ctx, net = launch_chromium(pw, tmp_path / "chromium-profile")
+        try:
+            page = ctx.new_page()
+            page.goto(voila.url, wait_until="domcontentloaded")
+            page.wait_for_selector(".snb-run", timeout=120_000)
+            page.wait_for_selector(".snb-overlay-view .snb-preview img", timeout=60_000)
+
+            # 1. pick an image
+            page.select_option(".snb-sample-picker select", label="Chelsea the cat")
+            page.wait_for_function(
+                "() => document.querySelector('.snb-overlay-view img')?.alt === 'Chelsea the cat'", timeout=30_000
+            )
+            # 2. pick a detect type
+            page.click(".snb-kind button:has-text('Points')")
+            page.wait_for_selector(".snb-kind button.mod-active:has-text('Points')")
+            # 3. move the temperature: four steps right with the keyboard (0.50 -> 0.70)
+            handle = page.locator(".snb-temperature .noUi-handle")
+            handle.focus()
+            for _ in range(4):
+                handle.press("ArrowRight")
+            page.wait_for_function(
+                "() => document.querySelector('.snb-temperature .widget-readout').textContent.trim() === '0.70'"
+            )
+            # 4. run and wait for the overlay
+            t0 = time.perf_counter()
+            page.click(".snb-run")
+            page.wait_for_selector(".snb-overlay-view svg .snb-item", timeout=60_000)
+            first_s = time.perf_counter() - t0
+            page.wait_for_function("() => document.querySelector('.snb-status').textContent.includes('Done')")
+            assert "not cached" in _status(page)
+
+            (req,) = fake_gemini.generate_requests()
+            assert req.generation_config["temperature"] == pytest.approx(0.7)
+            assert req.system_instruction == prompts.system_instruction("points")
+            assert "Point to the items" in req.prompt
+
+            # 5. hover one object: it is highlighted, the others are not
+            items = page.locator(".snb-overlay-view .snb-item")
+            assert items.count() == 2  # the fake answers two points
+            page.mouse.move(2, 2)
+            before = [items.nth(i).evaluate(STYLE_JS, STYLE_PROPS) for i in range(2)]
+            items.nth(0).hover()
+            page.wait_for_timeout(400)  # let a CSS transition finish
+            hovered = items.nth(0).evaluate(STYLE_JS, STYLE_PROPS)
+            other = items.nth(1).evaluate(STYLE_JS, STYLE_PROPS)
+            opacity = [items.nth(i).evaluate("el => parseFloat(getComputedStyle(el).opacity)") for i in range(2)]
+            print(f"\nhover: computed opacity hovered={opacity[0]} other={opacity[1]}")
+            # highlighted: the hovered item's style changed, or the others were dimmed under it
+            assert hovered != before[0] or other != before[1], "hovering changed no computed style"
+            assert hovered != other
+            assert opacity[0] > opacity[1] or hovered != before[0]
+            ARTIFACTS.mkdir(exist_ok=True)
+            page.screenshot(path=str(ARTIFACTS / "panel_browser.png"), full_page=True)
+
+            # 6. same settings again: a cache hit; measure click-to-overlay
+            page.mouse.move(2, 2)
+            old_svg = page.locator(".snb-overlay-view svg").first.element_handle()
+            t0 = time.perf_counter()
+            page.click(".snb-run")
+            # a new overlay (a new <svg> element) with items, and a status saying it was cached
+            page.wait_for_function(
+                """old => { const svg = document.querySelector('.snb-overlay-view svg');
+                            return svg && svg !== old && !old.isConnected && svg.querySelector('.snb-item'); }""",
+                arg=old_svg, timeout=60_000,
+            )
+            cached_s = time.perf_counter() - t0
+            page.wait_for_function(
+                "() => /· cached$/.test(document.querySelector('.snb-status').textContent.trim())", timeout=60_000
+            )
+            assert len(fake_gemini.generate_requests()) == 1  # the second run never left the kernel
+            print(
+                f"\nclick-to-overlay in Chromium via Voilà: first run {first_s * 1000:.0f} ms, "
+                f"cache hit {cached_s * 1000:.0f} ms (ratio {cached_s / first_s:.2f})"
+            )
+            page.screenshot(path=str(ARTIFACTS / "panel_browser_cached.png"), full_page=True)
+        except Exception:
+            page.screenshot(path=str(ARTIFACTS / "panel_browser_failure.png"), full_page=True)
+            print("Voilà log tail:\n" + "\n".join(list(voila.log)[-40:]))
+            raise
+        finally:
+            ctx.close()
+
+    # no request of ours left 127.0.0.1: everything else was blocked, and nothing local failed
+    print(f"blocked non-loopback requests ({len(net.blocked)}): {sorted(set(net.blocked))}")
+    assert net.local, "the page made no loopback requests at all?"
+    assert all((urlparse(u).hostname or "") in LOCAL_HOSTS or u.startswith(("data:", "blob:")) for u in net.local)
+    assert net.our_failures() == []
+    assert [(u, s) for u, s in net.bad_status if s >= 500] == []
+    assert not any(TEST_KEY in u for u in net.local + net.blocked)
