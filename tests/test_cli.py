@@ -1,0 +1,111 @@
+"""``spatial-nb detect`` through cli.main (in process) and one real subprocess."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+from spatial_nb.cli import main
+from spatial_nb.result import Result
+
+from .conftest import TEST_KEY
+from .fake_gemini import Reply
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture
+def photo(tmp_path) -> Path:
+    path = tmp_path / "kitchen.jpg"
+    Image.new("RGB", (800, 600), (120, 130, 140)).save(path, quality=90)
+    return path
+
+
+def test_detect_writes_outputs_and_prints_a_summary(fake_gemini, photo, tmp_path, capsys):
+    out, js, html = tmp_path / "overlay.png", tmp_path / "result.json", tmp_path / "overlay.html"
+    code = main(["detect", str(photo), "Detect the cups", "--out", str(out), "--json", str(js),
+                 "--html", str(html), "--temperature", "0.2", "--max-size", "1024"])
+    assert code == 0
+    stdout = capsys.readouterr().out
+    assert "3 items from gemini-2.5-flash (Gemini)" in stdout
+    assert "left object" in stdout and "tokens: prompt 300" in stdout and "cached: no" in stdout
+    res = Result.from_json(js.read_text())
+    assert len(res) == 3 and res.request["temperature"] == 0.2 and res.image_size == (800, 600)
+    overlay = Image.open(out)
+    assert overlay.size == (800, 600)
+    assert overlay.convert("RGB").getpixel((0, 0)) == (120, 130, 140)  # untouched corner
+    x0, y0, x1, y1 = res[0].xyxy(800, 600)
+    assert overlay.convert("RGB").getpixel((x0, (y0 + y1) // 2)) != (120, 130, 140)  # box edge drawn
+    assert "<svg" in html.read_text() or "<img" in html.read_text()
+    req = fake_gemini.generate_requests()[0]
+    assert req.generation_config["temperature"] == pytest.approx(0.2)
+    # second run: from the cache
+    assert main(["detect", str(photo), "Detect the cups", "--temperature", "0.2", "--max-size", "1024"]) == 0
+    assert "(cache)" in capsys.readouterr().out
+    assert len(fake_gemini.generate_requests()) == 1
+
+
+def test_kind_model_structured_and_system_instruction(fake_gemini, photo, capsys):
+    code = main(["detect", str(photo), "Point to the cat", "--kind", "points", "--model", "gemini-2.5-pro",
+                 "--structured", "--system-instruction", "Be brief."])
+    assert code == 0
+    req = fake_gemini.generate_requests()[0]
+    assert req.model == "gemini-2.5-pro" and req.system_instruction == "Be brief."
+    assert "responseSchema" in req.generation_config or "response_schema" in req.generation_config
+
+
+def test_labels_are_cleaned_for_the_terminal(fake_gemini, photo, capsys):
+    fake_gemini.queue(Reply(json.dumps([{"box_2d": [0, 0, 10, 10], "label": "evil\x1b[31mred\x07"}])))
+    assert main(["detect", str(photo), "Detect"]) == 0
+    out = capsys.readouterr().out
+    assert "\x1b" not in out and "\x07" not in out and "evil[31mred" in out
+
+
+def test_errors_are_one_line(fake_gemini, photo, tmp_path, capsys):
+    fake_gemini.queue(Reply(status=403, error_message=f"key {TEST_KEY} denied\nsecond line"))
+    code = main(["detect", str(photo), "Detect", "--no-cache"])
+    err = capsys.readouterr().err
+    assert code == 1 and err.startswith("spatial-nb: ") and err.count("\n") == 1
+    assert "HTTP 403" in err and TEST_KEY not in err
+    assert main(["detect", str(tmp_path / "missing.jpg"), "Detect"]) == 1
+    assert "not found" in capsys.readouterr().err
+
+
+def test_offline_miss_is_one_line(photo, capsys):
+    assert main(["detect", str(photo), "Detect the cups", "--offline"]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("spatial-nb: offline mode") and "kitchen.jpg" in err and err.count("\n") == 1
+
+
+def test_bad_max_size_is_a_usage_error(photo, capsys):
+    with pytest.raises(SystemExit) as info:
+        main(["detect", str(photo), "Detect", "--max-size", "huge"])
+    assert info.value.code == 2
+
+
+def test_help_has_examples(capsys):
+    with pytest.raises(SystemExit):
+        main(["detect", "--help"])
+    out = capsys.readouterr().out
+    assert "examples:" in out and "--kind" in out and "--offline" in out
+
+
+def test_subprocess_without_key_exits_1_with_one_line(photo, tmp_path):
+    env = {k: v for k, v in os.environ.items() if k not in ("GOOGLE_API_KEY", "GEMINI_API_KEY")}
+    env["PYTHONPATH"] = str(REPO) + os.pathsep + env.get("PYTHONPATH", "")
+    proc = subprocess.run(
+        [sys.executable, "-m", "spatial_nb", "detect", str(photo), "Detect the cups"],
+        capture_output=True, text=True, env=env, cwd=tmp_path, timeout=120,
+    )
+    assert proc.returncode == 1
+    assert proc.stdout == ""
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("spatial-nb: No Gemini API key")
+    assert "Traceback" not in proc.stderr
