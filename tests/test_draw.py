@@ -1,0 +1,217 @@
+"""Pixel tests for snb.draw: box edges, masks, points, 3D wireframes, EXIF, colours, warnings."""
+
+from __future__ import annotations
+
+import io
+import warnings
+
+import numpy as np
+import pytest
+from PIL import Image, ImageDraw
+
+from spatial_nb.colors import item_colors
+from spatial_nb.draw import draw
+from spatial_nb.geometry import box_to_pixels
+from spatial_nb.projection import box3d_segments
+from spatial_nb.result import Item, Result
+
+BG = (0, 0, 0)
+
+
+def blank(width: int, height: int, color=BG) -> Image.Image:
+    return Image.new("RGB", (width, height), color)
+
+
+@pytest.mark.parametrize(
+    "width,height,line_width",
+    [
+        (64, 48, 1),  # tiny, thinnest line
+        (640, 480, 2),  # VGA, default-ish width
+        (999, 333, 3),  # odd sizes: rounding of fractions matters
+        (1920, 1080, 5),  # HD, thick line
+    ],
+)
+def test_box_edges_at_the_right_pixels(width, height, line_width):
+    box = (0.2, 0.25, 0.7, 0.8)
+    res = Result([Item("thing", box=box)])
+    out = np.asarray(draw(blank(width, height), res, show_labels=False, line_width=line_width))
+    color = item_colors(list(res))[0]
+    x0, y0, x1, y1 = box_to_pixels(box, width, height)
+    ym, xm = (y0 + y1) // 2, (x0 + x1) // 2
+    for x, y in [(x0, ym), (x1 - 1, ym), (xm, y0), (xm, y1 - 1), (x0 + line_width - 1, ym)]:
+        assert tuple(out[y, x]) == color, (x, y)
+    for x, y in [(x0 - 1, ym), (x1, ym), (xm, y0 - 1), (xm, y1), (x0 + line_width, ym), (xm, ym)]:
+        assert tuple(out[y, x]) == BG, (x, y)
+
+
+def test_returns_new_image_and_leaves_input_untouched():
+    img = blank(120, 80, (10, 20, 30))
+    before = img.tobytes()
+    out = draw(img, Result([Item("a", box=(0.1, 0.1, 0.9, 0.9))]))
+    assert out is not img and out.size == img.size and out.mode == "RGB"
+    assert img.tobytes() == before
+    arr = np.full((80, 120, 3), 7, np.uint8)
+    draw(arr, Result([Item("a", box=(0.1, 0.1, 0.9, 0.9))]))
+    assert (arr == 7).all()
+
+
+def ellipse_mask(width: int, height: int) -> np.ndarray:
+    m = Image.new("L", (width, height), 0)
+    ImageDraw.Draw(m).ellipse((0, 0, width - 1, height - 1), fill=255)
+    return np.asarray(m)
+
+
+@pytest.mark.parametrize(
+    "box,mask_shape,exact",
+    [
+        ((0.1, 0.2, 0.4, 0.6), (100, 100), True),  # box 120x120 from 100x100: contract path, exact
+        ((0.05, 0.05, 0.95, 0.9), (256, 256), False),  # 360x255 from 256x256 (big upscale): fast path
+        ((0.5, 0.5, 0.6, 0.9), (256, 256), True),  # downscale
+    ],
+)
+def test_mask_coverage_matches_decoded_mask(box, mask_shape, exact):
+    width, height = 400, 300
+    item = Item("blob", box=box, mask=ellipse_mask(*mask_shape[::-1]))
+    out = np.asarray(draw(blank(width, height), Result([item]), show_labels=False, mask_alpha=1.0, mask_outline=False))
+    color = item_colors([item])[0]
+    painted = (out == color).all(axis=2)
+    expected = item.mask_full(width, height)
+    assert not (painted & ~_box_region(box, width, height)).any()  # nothing outside the box
+    if exact:
+        assert np.array_equal(painted, expected)
+    else:
+        iou = (painted & expected).sum() / (painted | expected).sum()
+        assert iou > 0.98
+
+
+def _box_region(box, width, height):
+    x0, y0, x1, y1 = box_to_pixels(box, width, height)
+    region = np.zeros((height, width), bool)
+    region[y0:y1, x0:x1] = True
+    return region
+
+
+def test_mask_is_translucent_and_outlined():
+    item = Item("blob", box=(0.1, 0.1, 0.9, 0.9), mask=ellipse_mask(50, 50))
+    out = np.asarray(draw(blank(200, 200, (100, 100, 100)), Result([item]), show_labels=False, mask_alpha=0.5, line_width=4))
+    color = np.array(item_colors([item])[0])
+    centre = out[100, 100].astype(int)
+    assert np.abs(centre - np.rint(100 * 0.5 + color * 0.5)).max() <= 1
+    assert tuple(out[100, 21]) == tuple(color)  # the outline on the left edge of the ellipse
+    assert tuple(out[5, 5]) == (100, 100, 100)
+
+
+def test_colour_by_index_and_by_label():
+    items = [Item("cup", box=(0.0, 0.0, 0.4, 0.4), extra={"index": 0}), Item("cup", box=(0.5, 0.5, 0.9, 0.9), extra={"index": 1})]
+    a, b = item_colors(items)
+    assert a != b
+    a, b = item_colors(items, "label")
+    assert a == b
+    out = np.asarray(draw(blank(100, 100), Result(items), show_labels=False, color_by="label"))
+    assert tuple(out[20, 0]) == tuple(out[70, 50])
+
+
+def test_point_dot_with_white_ring():
+    res = Result([Item("here", point=(0.5, 0.5))])
+    out = np.asarray(draw(blank(300, 300), res, show_labels=False, point_radius=10))
+    assert tuple(out[150, 150]) == item_colors(list(res))[0]
+    assert tuple(out[150, 150 + 12]) == (255, 255, 255)  # ring between r=10 and r=14
+    assert tuple(out[150, 150 + 20]) == BG
+
+
+def test_label_chip_stays_inside_the_image():
+    label = "a very long label that would not fit next to the right edge"
+    res = Result([Item(label, box=(0.9, 0.0, 1.0, 0.1))])
+    out = np.asarray(draw(blank(300, 200), res))
+    color = item_colors(list(res))[0]
+    chip = (out == color).all(axis=2)
+    ys, xs = np.nonzero(chip)
+    assert xs.min() < 200  # the chip was moved left so that it fits
+    assert chip[:, -1].any() and chip[0, :].any()  # and still touches the borders, not beyond
+
+
+def test_offframe_items_listed_in_legend_without_warning():
+    res = Result([Item("left sock", extra={"in_frame": False}), Item("right sock", point=(0.5, 0.5))])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        out = np.asarray(draw(blank(400, 300), res))
+    color = item_colors(list(res))[0]
+    assert (out[150:, :200] == color).all(axis=2).any()  # legend chip bottom-left
+
+
+def test_3d_box_corners_drawn_at_hand_computed_pixels():
+    # Centre 5 m ahead, 2 m cube, FOV 90 on 640x480: f = 320; near face at y=4 -> u = 320 +- 80, v = 240 -+ 80.
+    res = Result([Item("cube", box3d=(0, 5, 0, 2, 2, 2, 0, 0, 0))])
+    out = np.asarray(draw(blank(640, 480), res, fov=90, show_labels=False, line_width=2))
+    color = item_colors(list(res))[0]
+    for u, v in [(240, 160), (400, 160), (240, 320), (400, 320), (267, 187), (373, 293)]:
+        assert tuple(out[v, u]) == color, (u, v)
+    assert tuple(out[240, 320]) == BG  # the centre of the cube is empty
+    assert tuple(out[240, 100]) == BG
+
+
+def test_3d_box_partly_behind_camera_draws_no_wild_lines():
+    # x in [0, 2], y in [-0.4, 1.6]: four corners are behind the camera. A naive projection
+    # flips them to the far left (u = 320 + 320 * 2 / -0.4 = -1280); clipped, nothing is left of u = 320.
+    box3d = (1.0, 0.6, 0.0, 2.0, 2.0, 2.0, 0, 0, 0)
+    res = Result([Item("close", box3d=box3d)])
+    out = np.asarray(draw(blank(640, 480), res, fov=90, show_labels=False, line_width=2))
+    painted = (out != 0).any(axis=2)
+    assert painted.any()
+    assert not painted[:, : 320 - 4].any()
+    segments, _ = box3d_segments(box3d, 640, 480, 90)
+    assert segments[..., 0].min() >= 320 - 1e-6
+
+
+def test_3d_box_fully_behind_camera_draws_nothing():
+    res = Result([Item("behind", box3d=(0, -5, 0, 1, 1, 1, 0, 0, 0))])
+    out = np.asarray(draw(blank(200, 100), res))
+    assert not out.any()
+
+
+def exif_rotated_jpeg() -> tuple[bytes, tuple[float, float, float, float]]:
+    """A portrait photo (100x200 upright, red square at the top) stored landscape + EXIF orientation 6."""
+    upright = Image.new("RGB", (100, 200), (0, 0, 255))
+    ImageDraw.Draw(upright).rectangle((20, 20, 79, 79), fill=(255, 0, 0))
+    stored = upright.transpose(Image.Transpose.ROTATE_90)  # what the camera wrote: 200x100
+    exif = Image.Exif()
+    exif[0x0112] = 6  # rotate 90 degrees clockwise to display
+    buf = io.BytesIO()
+    stored.save(buf, format="JPEG", exif=exif, quality=95)
+    return buf.getvalue(), (0.2, 0.1, 0.8, 0.4)  # the red square in upright coordinates
+
+
+@pytest.mark.parametrize("as_type", ["path", "bytes", "pil"])
+def test_exif_rotated_photo_gets_boxes_on_the_right_object(tmp_path, as_type):
+    data, red_box = exif_rotated_jpeg()
+    path = tmp_path / "photo.jpg"
+    path.write_bytes(data)
+    image = {"path": str(path), "bytes": data, "pil": Image.open(path)}[as_type]
+    res = Result([Item("red square", box=red_box)], image_size=(100, 200))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no aspect warning: the upright picture matches
+        out = draw(image, res, show_labels=False, line_width=1)
+    assert out.size == (100, 200)
+    arr = np.asarray(out).astype(int)
+    color = item_colors(list(res))[0]
+    assert tuple(arr[50, 20]) == color and tuple(arr[50, 79]) == color  # box edges around the red square
+    assert abs(arr[50, 50] - (255, 0, 0)).max() < 40  # inside: the red object itself
+
+
+def test_aspect_ratio_warning():
+    res = Result([Item("a", box=(0.1, 0.1, 0.5, 0.5))], image_size=(640, 480))
+    with pytest.warns(UserWarning, match="aspect"):
+        draw(blank(640, 640), res)
+    with pytest.warns(UserWarning, match="rotated"):
+        draw(blank(480, 640), res)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        draw(blank(1280, 960), res)  # same picture, other size: fine
+        draw(blank(1280, 955), res)  # within 2%
+
+
+def test_unknown_style_option_is_a_clear_error():
+    with pytest.raises(TypeError, match="did you mean 'line_width'"):
+        draw(blank(10, 10), Result([]), linewidth=3)
+    with pytest.raises(ValueError, match="mask_alpha"):
+        draw(blank(10, 10), Result([]), mask_alpha=3)

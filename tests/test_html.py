@@ -1,0 +1,128 @@
+"""to_html: self-contained, inert against hostile labels, one element per item, complete without CSS."""
+
+from __future__ import annotations
+
+import base64
+import io
+import re
+from html.parser import HTMLParser
+
+import numpy as np
+from PIL import Image
+
+from spatial_nb.html import to_html
+from spatial_nb.result import Item, Result
+
+HOSTILE = [
+    "<script>alert(1)</script>",
+    "<img src=x onerror=alert(1)>",
+    "\" onmouseover=\"alert(1)",
+    "' onload='alert(1)",
+    "</svg><script>alert(2)</script>",
+    "</text></g></svg></div><iframe src=//evil>",
+    "a & b < c > d",
+]
+
+
+class Collector(HTMLParser):
+    def __init__(self):
+        super().__init__()
+        self.tags: list[tuple[str, dict]] = []
+        self.texts: list[str] = []
+        self.stack: list[str] = []
+
+    def handle_starttag(self, tag, attrs):
+        self.tags.append((tag, dict(attrs)))
+
+    def handle_data(self, data):
+        self.texts.append(data)
+
+
+def parse(fragment: str) -> Collector:
+    c = Collector()
+    c.feed(fragment)
+    c.close()
+    return c
+
+
+def mixed_result() -> Result:
+    mask = np.zeros((20, 20), np.uint8)
+    mask[5:15, 5:15] = 255
+    return Result(
+        [
+            Item("cat", box=(0.1, 0.1, 0.5, 0.5)),
+            Item("blob", box=(0.5, 0.5, 0.9, 0.9), mask=mask),
+            Item("dot", point=(0.3, 0.7)),
+            Item("cube", box3d=(0, 5, 0, 1, 1, 1, 0, 0, 0)),
+            Item("sock", extra={"in_frame": False}),
+        ]
+    )
+
+
+def test_hostile_labels_are_inert_and_survive_as_text():
+    res = Result([Item(label, box=(0.1 * i, 0.1, 0.1 * i + 0.1, 0.3)) for i, label in enumerate(HOSTILE)])
+    fragment = to_html(Image.new("RGB", (400, 300)), res)
+    doc = parse(fragment)
+    names = [t for t, _ in doc.tags]
+    assert "script" not in names and "img" not in names and "iframe" not in names
+    for _tag, attrs in doc.tags:
+        assert not any(k.startswith("on") for k in attrs), attrs
+    assert fragment.count("</svg>") == 1 and fragment.count("</div>") == 1
+    texts = "".join(doc.texts)
+    for label in HOSTILE:
+        assert label in texts  # the exact string reached the page, as text
+    titles = [attrs.get("data-label") for t, attrs in doc.tags if t == "g" and "snb-item" in attrs.get("class", "")]
+    assert sorted(titles) == sorted(HOSTILE)
+
+
+def test_one_element_per_item_and_self_contained():
+    res = mixed_result()
+    fragment = to_html(Image.new("RGB", (640, 480), (50, 60, 70)), res)
+    doc = parse(fragment)
+    items = [a for t, a in doc.tags if t == "g" and "snb-item" in a.get("class", "").split()]
+    assert len(items) == len(res)
+    assert sorted(int(a["data-index"]) for a in items) == list(range(len(res)))
+    assert "<script" not in fragment.lower()
+    urls = re.findall(r'(?:href|src)="([^"]*)"', fragment)
+    assert urls and all(u.startswith("data:image/") for u in urls)
+    assert "http://www.w3.org/2000/svg" in fragment  # the namespace is the only URL-like text
+    assert len(re.findall(r"https?://", fragment)) == 1
+
+
+def test_overlay_is_complete_without_style():
+    fragment = to_html(Image.new("RGB", (640, 480)), mixed_result())
+    stripped = re.sub(r"<style>.*?</style>", "", fragment, flags=re.S)
+    doc = parse(stripped)
+    rects = [a for t, a in doc.tags if t == "rect" and "snb-box" in a.get("class", "")]
+    assert rects and all(a["stroke"] for a in rects)
+    assert any(t == "line" and a.get("stroke", "").startswith("#") for t, a in doc.tags)
+    assert any(t == "circle" for t, _ in doc.tags)
+    assert all("fill" in a for t, a in doc.tags if t == "text")
+
+
+def test_hover_css_is_scoped_by_unique_id():
+    a = to_html(Image.new("RGB", (64, 64)), mixed_result())
+    b = to_html(Image.new("RGB", (64, 64)), mixed_result())
+    id_a = re.search(r'id="(snb-[0-9a-f]+)"', a).group(1)
+    id_b = re.search(r'id="(snb-[0-9a-f]+)"', b).group(1)
+    assert id_a != id_b
+    css = re.search(r"<style>(.*?)</style>", a, re.S).group(1)
+    assert all(rule.strip().startswith(f"#{id_a}") for rule in css.split("}") if rule.strip())
+    assert ":hover" in css and "opacity" in css
+
+
+def test_image_is_a_bounded_jpeg_with_full_resolution_viewbox():
+    fragment = to_html(Image.new("RGB", (4000, 3000), (200, 10, 10)), Result([Item("a", box=(0, 0, 1, 1))]))
+    assert 'viewBox="0 0 4000 3000"' in fragment
+    payload = re.search(r'href="data:image/jpeg;base64,([^"]+)"', fragment).group(1)
+    assert Image.open(io.BytesIO(base64.b64decode(payload))).size == (1280, 960)
+
+
+def test_mask_is_embedded_as_tinted_png_inside_its_box():
+    res = mixed_result()
+    fragment = to_html(Image.new("RGB", (640, 480)), res)
+    m = re.search(r'<image href="data:image/png;base64,([^"]+)" x="(\d+)" y="(\d+)" width="(\d+)" height="(\d+)"', fragment)
+    assert m and tuple(int(v) for v in m.groups()[1:]) == (320, 240, 256, 192)
+    png = np.asarray(Image.open(io.BytesIO(base64.b64decode(m.group(1)))))
+    assert png.shape == (20, 20, 4)
+    assert png[10, 10, 3] > 0 and png[0, 0, 3] == 0

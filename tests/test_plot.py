@@ -1,0 +1,63 @@
+"""matplotlib views: plot draws every item, CJK labels find glyphs, plot_grid compares results."""
+
+from __future__ import annotations
+
+import warnings
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+from PIL import Image  # noqa: E402
+
+from spatial_nb.plot import plot, plot_grid  # noqa: E402
+from spatial_nb.result import Item, Result  # noqa: E402
+
+
+def result() -> Result:
+    mask = np.zeros((10, 10), np.uint8)
+    mask[2:8, 2:8] = 255
+    return Result(
+        [
+            Item("猫 cat", box=(0.1, 0.1, 0.4, 0.4)),
+            Item("ねこ", box=(0.5, 0.1, 0.9, 0.4)),
+            Item("고양이", box=(0.1, 0.5, 0.4, 0.9), mask=mask),
+            Item("dot", point=(0.7, 0.7)),
+            Item("cube", box3d=(0, 5, 0, 1, 1, 1, 0, 0, 0)),
+            Item("sock", extra={"in_frame": False}),
+        ]
+    )
+
+
+def test_plot_draws_every_item_and_cjk_labels_have_glyphs():
+    import matplotlib.pyplot as plt
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        ax = plot(Image.new("RGB", (320, 240), (90, 90, 90)), result())
+        ax.figure.canvas.draw()
+    missing = [str(w.message) for w in caught if "missing" in str(w.message).lower()]
+    assert missing == []
+    assert len(ax.patches) == 2  # the two plain boxes
+    assert len(ax.images) == 2  # the photo + one box-local mask
+    texts = [t.get_text() for t in ax.texts]
+    assert {"猫 cat", "ねこ", "고양이", "dot", "cube"} <= set(texts)
+    assert any("sock" in t for t in texts)
+    plt.close(ax.figure)
+
+
+def test_plot_grid_compares_results():
+    import matplotlib.pyplot as plt
+
+    img = Image.new("RGB", (200, 100))
+    a = Result([Item("a", box=(0.1, 0.1, 0.5, 0.5))])
+    b = Result([Item("b", box=(0.2, 0.2, 0.6, 0.6)), Item("c", point=(0.5, 0.5))])
+    fig = plot_grid(img, [a, b, a], titles=["t=0", "t=0.5", "t=1"], ncols=2)
+    titles = [ax.get_title() for ax in fig.axes if ax.get_title()]
+    assert titles == ["t=0 (1)", "t=0.5 (2)", "t=1 (1)"]
+    assert len(fig.axes) == 4
+    plt.close(fig)
+    with pytest.raises(ValueError, match="titles"):
+        plot_grid(img, [a, b], titles=["only one"])
