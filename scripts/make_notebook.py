@@ -100,16 +100,10 @@ key is never printed, cached or written into the notebook.
         ),
         code(
             """
-import os
+from spatial_nb.client import find_api_key
 
-if not (os.environ.get("GOOGLE_API_KEY") or os.environ.get("GEMINI_API_KEY")):
-    try:
-        from google.colab import userdata  # only exists in Colab
-
-        os.environ["GOOGLE_API_KEY"] = userdata.get("GOOGLE_API_KEY")
-    except ImportError:
-        print("Set GOOGLE_API_KEY in the environment before starting Jupyter.")
-print("API key found:", bool(os.environ.get("GOOGLE_API_KEY") or os.environ.get("GEMINI_API_KEY")))
+# Looks in GOOGLE_API_KEY, GEMINI_API_KEY, then the Colab secret; prints only whether one was found.
+print("API key found:", find_api_key() is not None)
 """
         ),
         md(
@@ -280,8 +274,8 @@ else:
             """
 ## The panel
 
-Everything above in one widget: pick a photo (or upload one), a kind and a prompt, run,
-and compare runs. Hover a label to highlight its object.
+Everything above in one widget: pick a photo (or upload your own), a kind, a model and a
+prompt (the sample prompts are offered for each photo), then run it and compare runs.
 """
         ),
         code(
@@ -294,12 +288,16 @@ panel
             """
 ## What's next
 
-- **Label a folder**: `snb.run_folder("photos/", "Detect every cup", kind="boxes")`
-  labels each image, writes one JSON result per line, and skips images already done
-  (see also `spatial-nb batch` on the command line).
-- **Export**: `snb.export` converts results to COCO and other formats, so Gemini's
-  labels can seed a dataset or be compared with a detector.
+- **Label a folder**: `snb.run_folder("photos/", "Detect every cup", out="labels/")` asks
+  the same question about every image and writes one JSON line per image to
+  `labels/results.jsonl`; re-running it skips the images already done (on the command
+  line: `spatial-nb batch`).
+- **Export**: `snb.export.to_coco(...)`, `to_yolo(...)` and `to_supervision(...)` turn
+  results into training data or into input for other tools; `snb.evaluate` compares them
+  with ground truth.
 - **Save and reload** a result: `res.to_json()` and `snb.Result.from_json(text)`.
+- **Interactive HTML**: `snb.to_html(image, res)` is a self-contained overlay where
+  hovering an object highlights it.
 - **Command line**: `spatial-nb detect images/coffee.jpg "Detect the cup, the spoon and the saucer" --out overlay.png`.
 - **Run the panel as an app**: `voila notebooks/panel.ipynb`.
 """

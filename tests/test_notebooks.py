@@ -221,6 +221,8 @@ def test_tour_notebook_runs_and_draws_every_section(kernel_env, tmp_path):
         assert shown is not None, f"{section}: no picture displayed"
         assert max(shown.size) <= 2048, f"{section}: displayed picture is not bounded ({shown.size})"
         _check_overlay(section, kind, shown, ex.path)
+        stderr = "".join(o.get("text", "") for o in cell.outputs if o.get("name") == "stderr")
+        assert "glyph" not in stderr.lower(), f"{section}: labels drawn with missing glyphs: {stderr}"
 
     # Each section's prompt reached the server with its kind's system instruction.
     sent = [(r.prompt, _kind_of(r)) for r in kernel_env.generate_requests()]
