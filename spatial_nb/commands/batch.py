@@ -1,0 +1,131 @@
+"""``spatial-nb batch FOLDER PROMPT --out DIR``: label every image of a folder.
+
+Concurrent requests (default) or one Gemini Batch API job (``--batch-api``), with results
+streamed to ``DIR/results.jsonl`` and resumed on re-run. ``--dry-run`` prints what a run
+would send and cost in tokens; above 500 images a run asks for confirmation unless
+``--yes`` (and refuses without a terminal to ask on). ``--export`` writes COCO or YOLO after.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Any
+
+__all__ = ["register", "run", "CONFIRM_ABOVE"]
+
+#: Runs with more images than this ask before sending anything (unless --yes).
+CONFIRM_ABOVE = 500
+
+EXAMPLES = """examples:
+  spatial-nb batch photos/ "Detect every car" --out labels/ --dry-run
+  spatial-nb batch photos/ "Detect every car" --out labels/ --concurrency 8 --export coco
+  spatial-nb batch photos/ "Segment the cats" --kind masks --out masks/ --yes
+  spatial-nb batch photos/ "Detect every car" --out labels/ --batch-api     # half price, hours
+  spatial-nb batch photos/ "Detect every car" --out labels/ --batch-api --job batches/abc123
+
+Re-running the same command resumes: images already in labels/results.jsonl are skipped.
+"""
+
+
+def register(subparsers: Any) -> None:
+    """Add the ``batch`` subcommand."""
+    from ..prompts import KINDS
+
+    parser = subparsers.add_parser(
+        "batch",
+        help="label every image in a folder (resumable; JSONL, COCO, YOLO)",
+        description="Ask Gemini the same question about every image in FOLDER; one JSON line per "
+        "image goes to OUT/results.jsonl as soon as it is answered.",
+        epilog=EXAMPLES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("folder", metavar="FOLDER", help="folder of images (jpg, png, webp, gif, bmp, tiff)")
+    parser.add_argument("prompt", metavar="PROMPT", help='e.g. "Detect every car"')
+    parser.add_argument("--out", required=True, metavar="DIR", help="output folder (results.jsonl, exports)")
+    parser.add_argument("--kind", choices=KINDS, default="boxes", help="what to ask for (default: boxes)")
+    parser.add_argument("--model", default=None, help="model id (default: $SPATIAL_NB_MODEL or gemini-2.5-flash)")
+    parser.add_argument("--temperature", type=float, default=0.5, help="sampling temperature (default 0.5)")
+    parser.add_argument("--max-size", type=int, default=640, help="longest side sent, in pixels (default 640)")
+    parser.add_argument("--concurrency", type=int, default=8, help="requests in flight (default 8; lowered on 429s)")
+    parser.add_argument("--no-recursive", dest="recursive", action="store_false", help="only the folder itself")
+    parser.add_argument("--dry-run", action="store_true", help="print image count, estimated tokens and requests; send nothing")
+    parser.add_argument("--yes", "-y", action="store_true", help=f"do not ask before runs of more than {CONFIRM_ABOVE} images")
+    parser.add_argument("--batch-api", action="store_true", help="use one Gemini Batch API job (cheaper, slower)")
+    parser.add_argument("--job", metavar="NAME", default=None, help="resume waiting for this Batch API job (batches/...)")
+    parser.add_argument("--poll", type=float, default=30.0, metavar="SECONDS", help="Batch API status check interval")
+    parser.add_argument("--export", choices=("coco", "yolo"), action="append", default=[],
+                        help="also write OUT/coco.json or OUT/yolo/ (repeatable)")
+    parser.add_argument("--no-progress", dest="progress", action="store_false", help="no progress bar")
+    parser.set_defaults(func=run)
+
+
+def _confirm(n: int, est: Any) -> None:
+    from ..errors import SpatialNBError
+
+    if not sys.stdin.isatty():
+        raise SpatialNBError(
+            f"{n} images is more than {CONFIRM_ABOVE} and there is no terminal to confirm on; add --yes to run anyway"
+        )
+    print(est, file=sys.stderr)
+    answer = input(f"Send {est.requests:,} requests (~{est.total_tokens:,} tokens)? [y/N] ")
+    if answer.strip().lower() not in ("y", "yes"):
+        raise SpatialNBError("cancelled; nothing was sent")
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run the ``batch`` subcommand; returns the exit code (1 when some images failed)."""
+    from ..batch import estimate, find_images
+    from ..errors import SpatialNBError
+
+    if args.concurrency < 1:
+        raise SpatialNBError("--concurrency must be 1 or more")
+    if args.job and not args.batch_api:
+        raise SpatialNBError("--job resumes a Batch API job: add --batch-api")
+    root, paths = find_images(args.folder, recursive=args.recursive)
+    if not paths:
+        raise SpatialNBError(f"no images (jpg, jpeg, png, webp, gif, bmp, tif, tiff) in {args.folder}")
+    if args.dry_run or (len(paths) > CONFIRM_ABOVE and not args.yes and not args.job):
+        est = estimate(paths, args.prompt, args.kind, model=args.model, max_size=args.max_size)
+        if args.dry_run:
+            print(est)
+            print("dry run: nothing was sent (answers already in the cache would cost nothing)")
+            return 0
+        _confirm(len(paths), est)
+
+    common = dict(out=args.out, model=args.model, temperature=args.temperature, max_size=args.max_size,
+                  progress=args.progress, recursive=args.recursive)
+    if args.batch_api:
+        from ..batch.batch_api import run_batch_api
+
+        summary = run_batch_api(args.folder, args.prompt, args.kind, job=args.job, poll_interval=args.poll, **common)
+    else:
+        from ..batch import run_folder
+
+        summary = run_folder(args.folder, args.prompt, args.kind, concurrency=args.concurrency, **common)
+    print(summary)
+    for name, message in list(summary.error_messages.items())[:5]:
+        print(f"  error: {name}: {message}", file=sys.stderr)
+    if summary.errors > 5:
+        print(f"  ... {summary.errors - 5} more errors in {summary.path}", file=sys.stderr)
+    if args.export:
+        _export(args, root)
+    return 1 if summary.errors else 0
+
+
+def _export(args: argparse.Namespace, root: Path) -> None:
+    from ..batch import load_results
+    from ..export import to_coco, to_yolo
+
+    results = load_results(args.out)
+    for fmt in args.export:
+        if fmt == "coco":
+            path = Path(args.out) / "coco.json"
+            coco = to_coco(results, path, images_root=root)
+            dropped = sum(coco["info"]["spatial_nb"]["skipped_items_without_box"].values())
+            print(f"COCO: {len(coco['images'])} images, {len(coco['annotations'])} annotations, "
+                  f"{len(coco['categories'])} classes -> {path}" + (f" ({dropped} items without a box skipped)" if dropped else ""))
+        else:
+            lm = to_yolo(results, Path(args.out) / "yolo")
+            print(f"YOLO: {len(results)} label files, {len(lm.names)} classes -> {Path(args.out) / 'yolo'}")
