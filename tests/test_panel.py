@@ -8,6 +8,7 @@ widgets) and the panel's state.
 from __future__ import annotations
 
 import base64
+import html
 import datetime
 import io
 import json
@@ -136,7 +137,6 @@ def test_raw_prompt_shows_system_instruction_and_prompt_escaped():
     panel.raw_toggle.value = True
     raw = panel.raw_view.value
     assert panel.raw_view.layout.display != "none"
-    import html
 
     assert html.escape(prompts.system_instruction("boxes"), quote=True) in raw
     assert "Find the &quot;cups&quot; &amp; &lt;saucers&gt;" in raw
@@ -180,7 +180,7 @@ def test_run_sends_the_settings_and_shows_the_overlay(fake_gemini):
         "left object", "right object", "bottom object"]
     assert "3 items" in panel.status.value and "tokens" in panel.status.value and "not cached" in panel.status.value
     assert panel.run_button.disabled is False and panel.message.value == ""
-    assert "left object" in panel.json_view.value and "box_2d" in panel.json_view.value
+    assert '{"label": "left object", "box": [0.08, 0.12, 0.42, 0.56]}' in html.unescape(panel.json_view.value)
     assert "```json" in panel.raw_text_view.value
     assert "gemini-2.5-flash-lite" in panel.request_view.value
     assert TEST_KEY not in all_html(panel)
@@ -204,6 +204,18 @@ def test_kind_reaches_the_request(fake_gemini, kind, n_expected):
     assert prompts.template(kind, "the cups") in req.prompt
     assert len(panel.state.current.result) == n_expected
     assert n_items(panel.overlay.value) == n_expected
+
+
+def test_fov_slider_changes_the_3d_overlay(fake_gemini):
+    panel = make_panel()
+    panel.kind_buttons.value = "boxes3d"
+    panel.fov.value = 60
+    first = panel.run()
+    panel.fov.value = 100  # same request (cached), drawn with another field of view
+    second = panel.run()
+    assert second.result.cached and second.settings["fov_degrees"] == 100
+    strip = lambda h: re.sub(r"snb-[0-9a-f]{12}", "", h)  # noqa: E731 - per-call ids differ anyway
+    assert strip(panel.overlay_html(first)) != strip(panel.overlay_html(second))
 
 
 def test_structured_toggle_asks_for_json(fake_gemini):

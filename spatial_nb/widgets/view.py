@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import base64
 import functools
-import inspect
 import io
 import json
 import logging
@@ -98,6 +97,17 @@ def _short_masks(obj: Any) -> Any:
     if isinstance(obj, str) and len(obj) > 120 and obj.startswith("data:image/"):
         return obj[:40] + f"… ({len(obj)} characters)"
     return obj
+
+
+def _shown_dict(item: Any) -> dict[str, Any]:
+    """An item's on-disk dict without the bookkeeping ``index`` (the list order shows it)."""
+    data = item.to_dict()
+    extra = {k: v for k, v in (data.get("extra") or {}).items() if k != "index"}
+    if extra:
+        data["extra"] = extra
+    else:
+        data.pop("extra", None)
+    return data
 
 
 def _pre(text: str) -> str:
@@ -587,19 +597,20 @@ class Panel(W.VBox):
             self._quiet = False
         self._show_record(self.state.current)
 
+    @staticmethod
+    def _style(record: RunRecord) -> dict[str, Any]:
+        """Drawing options of a run: the FOV slider matters for 3D boxes only."""
+        if record.settings.get("kind") == "boxes3d":
+            return {"fov": float(record.settings.get("fov_degrees", 60.0))}
+        return {}
+
     def overlay_html(self, record: RunRecord) -> str:
         """The HTML/SVG overlay of one run (cached per run)."""
         cached = self._overlay_cache.get(record.number)
         if cached is None:
             from ..html import to_html
 
-            style: dict[str, Any] = {}
-            if record.settings.get("kind") == "boxes3d":
-                params = inspect.signature(to_html).parameters
-                for name in ("fov_degrees", "fov"):
-                    if name in params:
-                        style[name] = record.settings.get("fov_degrees", 60.0)
-                        break
+            style = self._style(record)
             cached = to_html(record.picture, record.result, **style)
             self._overlay_cache[record.number] = cached
         return cached
@@ -627,7 +638,13 @@ class Panel(W.VBox):
 
     def _fill_tabs(self, record: RunRecord) -> None:
         res = record.result
-        self.json_view.value = _pre(json.dumps(_short_masks(res.to_gemini()), ensure_ascii=False, indent=2))
+        rows = [json.dumps(_short_masks(_shown_dict(it)), ensure_ascii=False) for it in res]
+        self.json_view.value = (
+            '<div style="font-size:12px;color:#555;margin-bottom:4px">Items as parsed: box = normalized '
+            "(x0, y0, x1, y1), point = (x, y), both in [0, 1]; box3d in metres and degrees. "
+            "The Raw text tab has the model's own y-first 0-1000 answer.</div>"
+            + _pre("[\n  " + ",\n  ".join(rows) + "\n]" if rows else "[]")
+        )
         self.raw_text_view.value = _pre(res.raw_text or "(empty answer)")
         warnings = list(res.warnings)
         if len(res) == 0 and (res.raw_text or "").strip():
@@ -653,7 +670,7 @@ class Panel(W.VBox):
         links = []
         try:
             buf = io.BytesIO()
-            draw(record.picture, record.result).save(buf, "PNG")
+            draw(record.picture, record.result, **self._style(record)).save(buf, "PNG")
             png_url = "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
             links.append(f'<a download="{esc(stem)}.png" href="{png_url}">Overlay PNG</a>')
         except Exception as exc:  # noqa: BLE001 - one failed download must not hide the other
