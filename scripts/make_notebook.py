@@ -19,7 +19,9 @@ from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from spatial_nb.models import KNOWN_MODELS  # noqa: E402  (the picker lists the table's models)
 
-INSTALL_URL = "git+https://github.com/spatial-nb/spatial_nb"
+# The repository's public URL is not settled yet; the install cell asks for it rather than
+# guess. Put the real one here (e.g. "git+https://github.com/<owner>/spatial_nb") when known.
+INSTALL_SOURCE = ""
 
 
 def md(text: str):
@@ -76,16 +78,22 @@ prompt: change the prompts, pick another photo, or use your own.
 ### Install
 
 The cell below installs spatial_nb only when it cannot be imported yet (for example in a
-fresh Colab runtime). Everything it needs (the google-genai SDK, ipywidgets, Pillow,
-matplotlib, numpy and a CJK font) comes with it.
+fresh Colab runtime); tell it where from. Everything spatial_nb needs (the google-genai
+SDK, ipywidgets, Pillow, matplotlib, numpy and a CJK font) comes with it.
 """
         ),
         code(
             f"""
+# Where pip gets spatial_nb when it is not importable yet: the repository
+# ("git+https://github.com/<owner>/spatial_nb") or the path of an uploaded wheel.
+SPATIAL_NB_SOURCE = "{INSTALL_SOURCE}"  # @param {{type:"string"}}
+
 try:
     import spatial_nb  # already installed (local checkout, or a previous run)
 except ImportError:
-    %pip install -q "spatial-nb @ {INSTALL_URL}"
+    if not SPATIAL_NB_SOURCE:
+        raise ImportError("spatial_nb is not installed: set SPATIAL_NB_SOURCE above and run this cell again") from None
+    %pip install -q "{{SPATIAL_NB_SOURCE}}"
 """
         ),
         md(
@@ -210,8 +218,9 @@ carry the answer for that object: advice, an explanation, a judgement.
 ## Segmentation masks
 
 Gemini 2.5 models can also return a mask for each box: a small probability map covering
-just the box, which spatial_nb decodes and paints over the object. Gemini 3 models do
-not return masks, so this cell switches to a model that does when needed.
+just the box, which spatial_nb decodes and paints over the object. Masks are documented
+for Gemini 2.5 models, not for Gemini 3, so this cell switches to a model that has them
+when the chosen one does not.
 """
         ),
         code(
@@ -225,8 +234,8 @@ print("masks with", MASK_MODEL)
             """
 ## Pointing
 
-Sometimes a point says enough: where to grasp, where to click, which one. Points are
-cheaper to produce than boxes, so the model can return more of them quickly.
+Sometimes a point says enough: where to grasp, where to click, which one. A point takes
+fewer tokens than a box, so answers come back sooner.
 """
         ),
         detect_cell("points", "points"),
@@ -236,7 +245,8 @@ cheaper to produce than boxes, so the model can return more of them quickly.
 
 Gemini can also estimate a 3D box for each object: centre and size in metres in the
 camera's frame, plus rotation angles. Drawing it needs the camera's **field of view**,
-which a photo does not state; 60 degrees is typical of phone cameras. Move the slider
+which a photo does not state; spatial_nb assumes 60 degrees horizontally, as Google's
+viewers do. Move the slider
 and re-run the cell to see how the drawing changes (the answer comes from the cache, so
 this costs nothing).
 """
