@@ -43,12 +43,21 @@ def register_fonts() -> bool:
     return True
 
 
+@lru_cache(maxsize=1)
+def _registered_cjk_names() -> frozenset[str]:
+    from matplotlib import font_manager
+
+    return frozenset(f.name for f in font_manager.fontManager.ttflist if f.name in _CJK_NAMES)
+
+
 def _families(text: str, lang: str | None) -> list[str]:
     families = ["DejaVu Sans"]
     if register_fonts():
         face = cjk_face(text, lang)
-        if face is not None:
-            families.append(_CJK_NAMES[face.index])
+        names = _registered_cjk_names()
+        if face is not None and names:
+            # Older matplotlib registers only the first face of a collection (JP).
+            families.append(_CJK_NAMES[face.index] if _CJK_NAMES[face.index] in names else sorted(names)[0])
     return families
 
 
