@@ -400,3 +400,31 @@ def test_downloads_are_data_urls_in_the_shared_format(fake_gemini):
     assert overlay.size == panel.state.current.picture.size
     res = Result.from_json(base64.b64decode(js.group(2)))
     assert res.labels == panel.state.current.result.labels and res.model == "gemini-2.5-flash"
+
+
+# -- messages ----------------------------------------------------------------------------------------
+
+from spatial_nb.errors import GeminiRequestError, ImageLoadError, MissingKeyError  # noqa: E402
+from spatial_nb.widgets.messages import describe_error, message_html  # noqa: E402
+
+
+@pytest.mark.parametrize(
+    ("exc", "title"),
+    [
+        (MissingKeyError(), "No Gemini API key"),  # with how to set it
+        (GeminiRequestError("quota exhausted", status=429), "Rate limit (HTTP 429)"),
+        (GeminiRequestError("blocked by safety settings", status=400), "Blocked by safety filters"),
+        (GeminiRequestError("backend down", status=503), "Gemini server error (HTTP 503)"),
+        (ImageLoadError("not an image: 'x.txt'"), "Image could not be read"),
+        (ZeroDivisionError("division by zero"), "Unexpected error"),  # never a traceback
+    ],
+)
+def test_errors_become_titled_messages(exc, title):
+    assert describe_error(exc).title == title
+
+
+def test_messages_are_escaped_and_never_show_the_key(monkeypatch):
+    monkeypatch.setenv("GOOGLE_API_KEY", TEST_KEY)
+    exc = GeminiRequestError(f"bad key {TEST_KEY} for <script>alert(1)</script>", status=400)
+    shown = message_html(describe_error(exc))
+    assert TEST_KEY not in shown and "<script>" not in shown and "&lt;script&gt;" in shown
