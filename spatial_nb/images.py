@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any, Union
 
 import numpy as np
-from PIL import Image, ImageOps, UnidentifiedImageError
+from PIL import Image, UnidentifiedImageError
 
 from .errors import ImageLoadError
 
@@ -253,13 +253,24 @@ def _open_source(image: ImageInput) -> ImageSource:
 # -- making it upright RGB -------------------------------------------------------------------
 
 
-def _upright(img: Image.Image) -> Image.Image:
-    """Apply the EXIF orientation (a broken EXIF block is ignored, not fatal)."""
+_TRANSPOSE = {
+    2: Image.Transpose.FLIP_LEFT_RIGHT,
+    3: Image.Transpose.ROTATE_180,
+    4: Image.Transpose.FLIP_TOP_BOTTOM,
+    5: Image.Transpose.TRANSPOSE,
+    6: Image.Transpose.ROTATE_270,
+    7: Image.Transpose.TRANSVERSE,
+    8: Image.Transpose.ROTATE_90,
+}
+
+
+def _orientation(img: Image.Image) -> int:
+    """The EXIF orientation tag (1 when absent or unreadable: a broken EXIF block is not fatal)."""
     try:
-        out = ImageOps.exif_transpose(img)
+        value = int(img.getexif().get(0x0112, 1) or 1)
     except Exception:  # noqa: BLE001 - Pillow raises assorted errors on malformed EXIF
-        return img
-    return img if out is None else out
+        return 1
+    return value if value in _TRANSPOSE else 1
 
 
 def _to_rgb(img: Image.Image) -> Image.Image:
@@ -284,17 +295,30 @@ def _to_rgb(img: Image.Image) -> Image.Image:
         raise ImageLoadError(f"cannot convert a {mode} image to RGB: {exc}") from None
 
 
-def _decode(src: ImageSource, draft_size: int | None) -> tuple[Image.Image, bool]:
-    """Decode (JPEG at reduced scale when ``draft_size`` allows) -> (upright RGB, axes swapped)."""
+def _decode(src: ImageSource, limit: int | None) -> tuple[Image.Image, bool]:
+    """Decode -> (upright RGB no larger than ``limit``, whether EXIF swapped the axes).
+
+    JPEGs are decoded at reduced scale when ``limit`` allows (libjpeg draft, staying >= 2x
+    the target so quality is kept); the picture is shrunk BEFORE the EXIF rotation, so the
+    rotation moves a thumbnail, not 12 MP. The caller's own PIL image is never modified.
+    """
     img = src.image
     try:
-        if draft_size and src.owned and img.format == "JPEG":
-            # Decode at 1/2, 1/4 or 1/8 scale while staying >= 2x the target (quality kept).
-            img.draft(None, (2 * draft_size, 2 * draft_size))
+        orientation = _orientation(img)
+        if limit and src.owned and img.format == "JPEG":
+            img.draft(None, (2 * limit, 2 * limit))
         img.load()
-        upright = _upright(img)
-        swapped = upright.size != img.size
-        return _to_rgb(upright), swapped
+        rgb = _to_rgb(img)
+        if limit is not None and max(rgb.size) > limit:
+            if rgb is img and not src.owned:
+                rgb = rgb.copy()
+            rgb.thumbnail((limit, limit), Image.Resampling.LANCZOS)
+        method = _TRANSPOSE.get(orientation)
+        if method is not None:
+            rgb = rgb.transpose(method)
+            for key in ("exif", "xmp", "XML:com.adobe.xmp", "Raw profile type exif"):
+                rgb.info.pop(key, None)  # upright now: a kept tag would rotate it twice
+        return rgb, orientation in (5, 6, 7, 8)
     except ImageLoadError:
         raise
     except Image.DecompressionBombError as exc:
@@ -397,7 +421,7 @@ def prepare_image(
         >>> p.size, p.mime_type
         ((640, 320), 'image/jpeg')
     """
-    return _prepare_source(_open_source(image), max_size, format, caller_image=image)
+    return _prepare_source(_open_source(image), max_size, format)
 
 
 def normalize_max_size(max_size: int | str | None) -> int | None:
@@ -409,19 +433,12 @@ def normalize_max_size(max_size: int | str | None) -> int | None:
     return _parse_max_size(max_size)
 
 
-def _prepare_source(
-    src: ImageSource, max_size: int | str | None, format: str | None, caller_image: Any = None
-) -> PreparedImage:
+def _prepare_source(src: ImageSource, max_size: int | str | None, format: str | None) -> PreparedImage:
     limit = _parse_max_size(max_size)
     fmt = _choose_format(format, src)
-    image = caller_image if caller_image is not None else (None if src.owned else src.image)
     img, swapped = _decode(src, limit)
     w, h = src.header_size  # the draft may have decoded at reduced scale: use the header size
     original_size = (h, w) if swapped else (w, h)
-    if limit is not None and max(img.size) > limit:
-        if img is image:  # never resize the caller's own PIL image in place
-            img = img.copy()
-        img.thumbnail((limit, limit), Image.Resampling.LANCZOS)
     buf = io.BytesIO()
     if fmt == "JPEG":
         img.save(buf, "JPEG", quality=JPEG_QUALITY)

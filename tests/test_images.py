@@ -105,6 +105,15 @@ def test_exif_orientation_is_applied():
     assert bottom[2] > 200 and bottom[0] < 60
 
 
+def test_upright_image_carries_no_orientation_tag():
+    from PIL import ImageOps
+
+    out = load_image(_sideways_jpeg())
+    assert ImageOps.exif_transpose(out).size == out.size == (200, 400)  # not rotated twice
+    pil = Image.open(io.BytesIO(_sideways_jpeg()))
+    assert load_image(pil).size == (200, 400) and pil.size == (400, 200)  # caller's image untouched
+
+
 def test_gif_first_frame():
     frames = [Image.new("P", (10, 10), i) for i in (1, 2)]
     pal = [0, 0, 0, 255, 0, 0, 0, 255, 0] + [0] * (256 * 3 - 9)
