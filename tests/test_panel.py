@@ -79,6 +79,17 @@ def test_construction_needs_no_key_and_creates_no_client():
     assert (panel.temperature.min, panel.temperature.max) == (0.0, 2.0)
 
 
+def test_constructor_arguments():
+    panel = Panel(image="cat", kind="points", prompt="Find the whiskers", temperature=0.8, model="gemini-2.5-pro")
+    assert panel.sample_picker.value == "cat.jpg" and panel.state.image.sample == "cat.jpg"
+    assert panel.kind_buttons.value == "points" and panel.prompt_mode.value == "free"
+    assert panel.state.prompt == "Find the whiskers" and panel.temperature.value == 0.8
+    assert panel.model_box.value == "gemini-2.5-pro"
+    picture = Image.new("RGB", (40, 30), (0, 255, 0))
+    panel = Panel(image=picture)
+    assert panel.state.image.source == "upload" and panel.sample_picker.value == ""
+
+
 def test_every_widget_has_its_own_layout():
     # a Layout shared between widgets would hide them all when one is hidden
     panel = Panel()

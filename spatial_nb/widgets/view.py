@@ -329,12 +329,25 @@ class Panel(W.VBox):
             if self._samples:
                 self.sample_picker.value = str(self._samples[0].name)
             return
-        if isinstance(image, str) and any(str(x.name) == image for x in self._samples):
-            self.sample_picker.value = image
+        sample_name = self._sample_name(image)
+        if sample_name is not None:
+            self.sample_picker.value = sample_name
         elif isinstance(image, (str, os.PathLike)):
             self.path_text.value = os.fspath(image)
         else:
             self.set_image(ImageChoice("upload", "image", image))
+
+    def _sample_name(self, image: Any) -> str | None:
+        """The bundled sample ``image`` names ("coffee", "coffee.jpg"), unless it is a real file."""
+        if not isinstance(image, str) or os.path.exists(image):
+            return None
+        try:
+            from ..samples import sample
+
+            name = str(sample(image).name)
+        except (ImportError, LookupError, ValueError):
+            return None
+        return name if any(str(x.name) == name for x in self._samples) else None
 
     @_guard
     def set_image(self, choice: ImageChoice) -> bool | None:
