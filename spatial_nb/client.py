@@ -547,7 +547,13 @@ class _Plan:
             else:
                 msg = f"Gemini request failed (HTTP {code} {status}) for {name}: {detail}"
             return GeminiRequestError(msg, status=code or None)
-        if exc.__class__.__module__.startswith(("httpx", "httpcore")) or isinstance(exc, (OSError, TimeoutError)):
+        if "Timeout" in type(exc).__name__ or isinstance(exc, TimeoutError):
+            limit = f"{self.client.timeout:g} s" if self.client.timeout else "the SDK's time limit"
+            return GeminiRequestError(
+                f"Gemini did not answer within {limit} ({type(exc).__name__}); retry, pick a faster "
+                "model or a smaller max_size, or raise Client(timeout=...)"
+            )
+        if exc.__class__.__module__.startswith(("httpx", "httpcore")) or isinstance(exc, OSError):
             return GeminiRequestError(
                 f"could not reach Gemini ({type(exc).__name__}: {_one_line(str(exc), key)}); "
                 "check the network connection (or GOOGLE_GEMINI_BASE_URL) and retry"

@@ -351,3 +351,15 @@ def test_bad_arguments_fail_before_sending(fake_gemini):
     with pytest.raises(TypeError, match="thinkng"):
         Client(profile_overrides={"thinkng": "none"})
     assert fake_gemini.generate_requests() == []
+
+
+def test_timeout_is_a_clear_error(fake_gemini):
+    fake_gemini.queue(Reply(BOXES, delay=3.0))
+    with pytest.raises(GeminiRequestError, match=r"did not answer within 0.5 s"):
+        _client(timeout=0.5, retry_attempts=1, cache=False).detect(np.zeros((16, 16, 3), np.uint8), "Detect")
+
+
+def test_vertex_needs_no_api_key_at_construction(monkeypatch):
+    monkeypatch.setenv("GOOGLE_GENAI_USE_VERTEXAI", "true")
+    client = Client()
+    assert client.vertexai and "vertexai" in repr(client)
