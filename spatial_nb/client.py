@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import re
+import threading
 import warnings
 from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING, Any
@@ -150,6 +151,7 @@ class Client:
         if not self.__key.get() and not self.vertexai and not self.offline:
             raise MissingKeyError()
         self._sdk_client: Any = None
+        self._sdk_lock = threading.Lock()
 
     def __repr__(self) -> str:
         mode = "offline" if self.offline else ("vertexai" if self.vertexai else "gemini-api")
@@ -181,6 +183,10 @@ class Client:
     def _sdk(self) -> Any:
         if self.offline:  # pragma: no cover - guarded by callers
             raise OfflineCacheMiss("offline mode: no request may be sent")
+        with self._sdk_lock:
+            return self._sdk_locked()
+
+    def _sdk_locked(self) -> Any:
         if self._sdk_client is None:
             from google import genai
             from google.genai import types

@@ -363,3 +363,19 @@ def test_vertex_needs_no_api_key_at_construction(monkeypatch):
     monkeypatch.setenv("GOOGLE_GENAI_USE_VERTEXAI", "true")
     client = Client()
     assert client.vertexai and "vertexai" in repr(client)
+
+
+@pytest.mark.parametrize(
+    "kind, check",
+    [
+        ("boxes", lambda it: it.box is not None and it.mask is None),
+        ("masks", lambda it: it.mask is not None and it.mask_full(64, 48).any()),
+        ("points", lambda it: it.point is not None),
+        ("boxes3d", lambda it: it.box3d is not None),
+    ],
+)
+def test_each_kind_gets_its_instruction_and_parses(fake_gemini, kind, check):
+    res = _client().detect(np.zeros((48, 64, 3), np.uint8), "Find the objects", kind=kind)
+    assert fake_gemini.generate_requests()[0].system_instruction == system_instruction(kind)
+    assert len(res) >= 2 and all(check(it) for it in res), res
+    assert res.request["kind"] == kind
