@@ -18,7 +18,7 @@ __all__ = ["register", "run"]
 
 EXAMPLES = """examples:
   spatial-nb detect kitchen.jpg "Detect the cups" --out overlay.png
-  spatial-nb detect kitchen.jpg "Detect the cups, with no more than 20 items. Output a json list where each entry contains the 2D bounding box in \"box_2d\" and a text label in \"label\"."
+  spatial-nb detect kitchen.jpg 'Detect the cups, with no more than 20 items. Output a json list where each entry contains the 2D bounding box in "box_2d" and a text label in "label".'
   spatial-nb detect photo.jpg "Point to the cat" --kind points --json result.json --html overlay.html
   spatial-nb detect shelf.jpg "Segment the bottles" --kind masks --max-size 1024 --out masks.png
   spatial-nb detect photo.jpg "Detect the cups" --model gemini-2.5-pro --structured
