@@ -198,7 +198,7 @@ class FakeGemini:
         return [r for r in self.requests if r.action in ("generateContent", "streamGenerateContent")]
 
     def start(self) -> FakeGemini:
-        self._thread = threading.Thread(target=self._httpd.serve_forever, daemon=True)
+        self._thread = threading.Thread(target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
         self._thread.start()
         return self
 
