@@ -35,8 +35,13 @@ _STRUCTURAL = re.compile(r'[{}\[\]"]')
 # A raw line break cannot occur inside a JSON string, so it ends one: a stray quote in
 # junk then costs one line, not the rest of the answer.
 _STRING_REST = re.compile(r'(?:[^"\\\n]++|\\.)*+', re.DOTALL)
-# ``` optionally followed by a language tag (json, JSON, Json, python ...), anywhere.
-_FENCE_OPEN = re.compile(r"```[ \t]*([A-Za-z0-9_+-]*)[ \t]*\r?\n?")
+# ``` optionally followed by a language tag (json, JSON, Json, python ...). A fence opens a
+# line (any indent); elsewhere it counts only when JSON follows it, so a label such as
+# "```" inside the JSON is never taken for a fence.
+_FENCE_OPEN = re.compile(
+    r"(?:(?m:^)[ \t]*```[ \t]*([A-Za-z0-9_+-]*)[ \t]*\r?\n?)"
+    r"|(?:```[ \t]*([A-Za-z0-9_+-]*)[ \t]*\r?\n?(?=\s*[\[{]))"
+)
 _FENCE_CLOSE = re.compile(r"```")
 # Cheap hint that a broken fragment was meant to be an item.
 ITEM_HINT = re.compile(r'"(?:box_2d|box_3d|point|mask|label|polygon)"\s*:')

@@ -564,3 +564,9 @@ def test_stream_item_equals_item_type():
     sp = StreamParser()
     (item,) = sp.feed(dumps([A]))
     assert isinstance(item, Item) and item.box == pytest.approx((0.2, 0.1, 0.4, 0.3))
+
+
+def test_backticks_inside_a_label_are_not_a_fence():
+    # Found by hypothesis: a label "```" plus junk made the parser start reading inside the string.
+    res = parse('[{"point": [0, 0], "label": "```"}0, {"point": [0, 0], "label": ""}]')
+    assert res.labels == ["```", ""]
