@@ -13,6 +13,7 @@ import hashlib
 import io
 import os
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Union
 
@@ -95,7 +96,9 @@ class ImageSource:
     """
 
     image: Image.Image  # possibly lazy (not yet decoded), possibly not RGB/upright
-    digest: str
+    # The digest, or a function computing it: hashing every pixel of an in-memory image
+    # costs tens of ms at 4K, so it is only done when a cache key asks for it.
+    _digest: str | Callable[[], str]
     format: str | None  # file format for encoded inputs
     name: str | None
     owned: bool = True  # False for the caller's PIL image: never call draft() on it
@@ -103,6 +106,13 @@ class ImageSource:
 
     def __post_init__(self) -> None:
         self.header_size = self.image.size
+
+    @property
+    def digest(self) -> str:
+        """:attr:`PreparedImage.source_digest` of this input (computed on first use)."""
+        if callable(self._digest):
+            self._digest = self._digest()
+        return self._digest
 
     def send_format(self, format: str | None = None) -> str:
         """The encoding :meth:`prepare` will use (see :func:`prepare_image`)."""
@@ -209,14 +219,19 @@ def open_source(image: ImageInput) -> ImageSource:
 def _open_source(image: ImageInput) -> ImageSource:
     if isinstance(image, Image.Image):
         try:
-            return ImageSource(image, _digest_pixels(image), image.format, None, owned=False)
+            image.size  # noqa: B018 - touch it: a closed image raises here, not later
+            return ImageSource(image, lambda: _digest_pixels(image), image.format, None, owned=False)
         except (OSError, ValueError) as exc:
             raise ImageLoadError(f"the PIL image cannot be read: {exc}") from None
     if isinstance(image, np.ndarray):
         img = _array_to_image(image)
-        h = hashlib.sha256(f"ndarray|{image.dtype.str}|{image.shape}|".encode())
-        h.update(np.ascontiguousarray(image).tobytes())
-        return ImageSource(img, h.hexdigest(), None, None)
+
+        def array_digest(arr: np.ndarray = image) -> str:
+            h = hashlib.sha256(f"ndarray|{arr.dtype.str}|{arr.shape}|".encode())
+            h.update(np.ascontiguousarray(arr).tobytes())
+            return h.hexdigest()
+
+        return ImageSource(img, array_digest, None, None)
     if isinstance(image, (bytes, bytearray, memoryview)):
         data = bytes(image)
         img = _open_bytes(data, "the image bytes")
