@@ -20,7 +20,7 @@ __all__ = ["main", "build_parser"]
 SUBCOMMANDS = ("detect", "batch", "cache")
 
 EPILOG = """examples:
-  spatial-nb detect images/kitchen.jpg "Detect the cups" --out overlay.png
+  spatial-nb detect images/coffee.jpg "Detect the cup and the spoon" --out overlay.png
   spatial-nb detect photo.jpg "Point to the cat" --kind points --json result.json
   spatial-nb batch photos/ "Detect every car" --out labels/ --dry-run
   spatial-nb cache info
