@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import os
 import time
-from pathlib import Path
 from urllib.parse import urlparse
 
 import pytest
@@ -86,6 +85,16 @@ def test_panel_in_voila_and_chromium(tmp_path, fake_gemini):
             page.wait_for_function(
                 "() => document.querySelector('.snb-temperature .widget-readout').textContent.trim() === '0.70'"
             )
+            # the raw-prompt view is rendered by the kernel: once it shows the points instruction and
+            # 0.7, the kernel has every setting (the browser buffers widget updates per model, so a
+            # click could otherwise overtake the slider's last value)
+            page.click(".snb-raw-toggle")
+            page.wait_for_function(
+                """() => { const t = document.querySelector('.snb-raw-prompt')?.textContent || '';
+                           return t.includes('"temperature": 0.7') && t.includes('Point to the items'); }""",
+                timeout=30_000,
+            )
+            page.click(".snb-raw-toggle")  # hide it again for a compact screenshot
             # 4. run (a slow answer) with a double click: the kernel keeps serving widget messages
             # while the call is out (the elapsed time ticks), and the second click is a no-op
             fake_gemini.queue(Reply(POINTS_ANSWER, delay=1.5))

@@ -110,9 +110,9 @@ def _shown_dict(item: Any) -> dict[str, Any]:
     return data
 
 
-def _pre(text: str) -> str:
+def _pre(text: str, max_height_px: int = 420) -> str:
     return (
-        '<pre class="snb-pre" style="white-space:pre-wrap;word-break:break-word;max-height:420px;'
+        f'<pre class="snb-pre" style="white-space:pre-wrap;word-break:break-word;max-height:{max_height_px}px;'
         f'overflow:auto;margin:0;font-size:12px;line-height:1.35">{esc(text)}</pre>'
     )
 
@@ -253,7 +253,7 @@ class Panel(W.VBox):
             (self.fov, "snb-fov"), (self.structured, "snb-structured"), (self.run_button, "snb-run"),
             (self.status, "snb-status"), (self.message, "snb-message"), (self.overlay, "snb-overlay-view"),
             (self.history_picker, "snb-history"), (self.compare_picker, "snb-compare"), (self.tabs, "snb-tabs"),
-            (self.raw_view, "snb-raw-prompt"),
+            (self.raw_view, "snb-raw-prompt"), (self.raw_toggle, "snb-raw-toggle"),
         ]:
             widget.add_class(cls)
 
@@ -451,7 +451,7 @@ class Panel(W.VBox):
         warning = s.model_warning()
         self.model_note.value = message_html(PanelMessage("warning", "Model", warning)) if warning else ""
         if self.raw_toggle.value:
-            self.raw_view.value = _pre(s.raw_prompt())
+            self.raw_view.value = _pre(s.raw_prompt(), max_height_px=260)
 
     @_guard
     def _on_raw_toggle(self, change: dict) -> None:
