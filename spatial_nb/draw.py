@@ -2,11 +2,11 @@
 
 ``draw`` returns a NEW upright RGB image of the input's size; coordinates are mapped with
 the shared pixel rule (``round(fraction * size)``, half-open boxes). Speed comes from doing
-everything inside each item's box in Pillow's C code: a mask is resized to its box,
-binarised, and only that box is blended (a 256-entry lookup table per channel), instead of
-compositing full-frame RGBA layers. Big upscales binarise the mask at its own resolution and
-upscale by nearest neighbour; that differs from ``Item.mask_full`` by under one mask pixel
-along the outline.
+everything inside each item's box in Pillow's C code (see ``_maskpaint``): a mask is resized
+to its box, binarised, and only that box is blended (a 256-entry lookup table per channel),
+on two threads for big frames, instead of compositing full-frame RGBA layers. Big upscales
+binarise the mask at its own resolution and upscale by nearest neighbour; that differs from
+``Item.mask_full`` by under one mask pixel along the outline.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from PIL import Image, ImageDraw, ImageOps
 from .colors import item_colors, text_color_for
 from .fonts import warn_missing
 from .geometry import box_to_pixels, point_to_pixels
-from .masks import resize_mask
+from ._maskpaint import MaskJob, MaskPainter
 from .projection import DEFAULT_FOV_DEG, NEAR_PLANE, box3d_segments, project_points
 from .text import layout_text, render_text
 
@@ -32,8 +32,6 @@ __all__ = ["Style", "resolve_style", "draw", "to_upright_rgb", "check_aspect", "
 
 #: Labels longer than this many characters are shortened with an ellipsis when drawn.
 MAX_LABEL_CHARS = 80
-#: Box upscales above this area factor binarise the mask first (fast path, see module doc).
-_EXACT_MASK_AREA_FACTOR = 2.0
 _ASPECT_TOLERANCE = 0.02
 
 
@@ -139,6 +137,20 @@ def to_upright_rgb(image: Any) -> Image.Image:
     return load_image(image)
 
 
+def _upright_size(image: Any) -> tuple[int, int] | None:
+    """``(width, height)`` that :func:`to_upright_rgb` will return, when cheap to know (else None)."""
+    if isinstance(image, Image.Image) and image.mode == "RGB":
+        try:
+            orientation = image.getexif().get(0x0112, 1)
+        except Exception:  # noqa: BLE001 - malformed EXIF: to_upright_rgb treats it as upright
+            orientation = 1
+        width, height = image.size
+        return (height, width) if orientation in (5, 6, 7, 8) else (width, height)
+    if isinstance(image, np.ndarray) and image.dtype == np.uint8 and image.ndim == 3 and image.shape[2] == 3:
+        return image.shape[1], image.shape[0]
+    return None
+
+
 def check_aspect(width: int, height: int, image_size: Sequence[int] | None, stacklevel: int = 3) -> None:
     """Warn when a ``width`` x ``height`` picture is not the shape the model saw."""
     if not image_size:
@@ -170,69 +182,6 @@ def label_text(item: Any) -> str:
 
 
 # -- pieces --------------------------------------------------------------------------------
-
-
-_THRESHOLD_LUT = [255 if v > 127 else 0 for v in range(256)]
-
-
-def _box_masks(mask: np.ndarray, width: int, height: int, outline_px: int):
-    """Mode-"1" images ``(inside, outline or None)`` of a box-local mask at ``width`` x ``height``.
-
-    Small upscales follow the contract exactly (bilinear resize, then ``> 127``). Bigger ones
-    binarise at the mask's own resolution and upscale by nearest neighbour (several times
-    cheaper; edges differ by under one mask pixel). The outline is the band of inside
-    pixels within ``outline_px`` of the border.
-    """
-    mh, mw = mask.shape
-    src = np.ascontiguousarray(mask, dtype=np.uint8)
-    if width * height <= _EXACT_MASK_AREA_FACTOR * mw * mh:
-        grey = Image.fromarray(src, "L").resize((width, height), Image.Resampling.BILINEAR)
-        if not outline_px:
-            return grey.point(_THRESHOLD_LUT, "1"), None
-        inside = np.asarray(grey) > 127
-        return Image.fromarray(inside), Image.fromarray(_outline(inside, outline_px))
-    small = src > 127
-    inside_img = Image.fromarray(small).resize((width, height), Image.Resampling.NEAREST)
-    if not outline_px:
-        return inside_img, None
-    per_src_px = min(width / mw, height / mh)
-    ring = _outline(small, max(1, int(np.ceil(outline_px / per_src_px))))
-    return inside_img, Image.fromarray(ring).resize((width, height), Image.Resampling.NEAREST)
-
-
-def _outline(inside: np.ndarray, thickness: int) -> np.ndarray:
-    """Pixels of ``inside`` within ``thickness`` of its border (4 shifted ANDs)."""
-    t = max(1, min(thickness, *inside.shape))
-    core = inside.copy()
-    core[:t, :] = False
-    core[-t:, :] = False
-    core[:, :t] = False
-    core[:, -t:] = False
-    core[t:, :] &= inside[:-t, :]
-    core[:-t, :] &= inside[t:, :]
-    core[:, t:] &= inside[:, :-t]
-    core[:, :-t] &= inside[:, t:]
-    return inside & ~core
-
-
-@lru_cache(maxsize=256)
-def _blend_lut(color: tuple[int, int, int], alpha: float) -> list[int]:
-    """Per-channel lookup table ``v -> round(v * (1 - alpha) + c * alpha)`` (3 x 256 entries)."""
-    ramp = np.arange(256, dtype=np.float64) * (1.0 - alpha)
-    return np.concatenate([np.rint(ramp + c * alpha) for c in color]).astype(np.int64).tolist()
-
-
-def _draw_mask(out: Image.Image, item: Any, color: tuple[int, int, int], st: Style) -> None:
-    x0, y0, x1, y1 = box_to_pixels(item.box, *out.size)
-    if x1 <= x0 or y1 <= y0 or item.mask.size == 0:
-        return
-    box = (x0, y0, x1, y1)
-    inside, ring = _box_masks(item.mask, x1 - x0, y1 - y0, max(1, st.line_width // 2) if st.mask_outline else 0)
-    if st.mask_alpha > 0:
-        region = out.crop(box).point(_blend_lut(tuple(color), float(st.mask_alpha)))
-        out.paste(region, box, inside)
-    if ring is not None:
-        out.paste(color, box, ring)
 
 
 def _chip_size(text: str, st: Style) -> tuple[int, int, int]:
@@ -325,19 +274,32 @@ def draw(image: Any, result: Iterable[Any], **style: Any) -> Image.Image:
         (230, 25, 75)
     """
     items = list(result)
+
+    def plan(width: int, height: int):
+        st = resolve_style(width, height, **style)
+        colors = item_colors(items, st.color_by, st.palette)
+        jobs = [
+            MaskJob(box_to_pixels(item.box, width, height), item.mask, tuple(color))
+            for item, color in zip(items, colors, strict=True)
+            if item.mask is not None and item.box is not None
+        ]
+        outline_px = max(1, st.line_width // 2) if st.mask_outline else 0
+        return (width, height), st, colors, MaskPainter(jobs, float(st.mask_alpha), outline_px)
+
+    # Masks are prepared (on worker threads for big frames) while the frame is copied.
+    expected = _upright_size(image)
+    planned = plan(*expected) if expected else None
     out = to_upright_rgb(image)
     width, height = out.size
+    if planned is None or planned[0] != (width, height):
+        planned = plan(width, height)
+    _, st, colors, painter = planned
     check_aspect(width, height, getattr(result, "image_size", None))
-    st = resolve_style(width, height, **style)
-    colors = item_colors(items, st.color_by, st.palette)
+    painter.paint(out)
     pen = ImageDraw.Draw(out)
     labels: list[tuple[str, tuple[float, float], tuple[int, int, int]]] = []
     legend = []
     lw = st.line_width
-
-    for item, color in zip(items, colors, strict=True):
-        if item.mask is not None and item.box is not None:
-            _draw_mask(out, item, color, st)
 
     for item, color in zip(items, colors, strict=True):
         text = label_text(item)

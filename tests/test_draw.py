@@ -215,3 +215,74 @@ def test_unknown_style_option_is_a_clear_error():
         draw(blank(10, 10), Result([]), linewidth=3)
     with pytest.raises(ValueError, match="mask_alpha"):
         draw(blank(10, 10), Result([]), mask_alpha=3)
+
+
+# -- mask painting internals (spatial_nb._maskpaint): threads, stripes, exact-path outline --
+
+
+def _overlapping_mask_items(n: int = 12, seed: int = 3) -> list[Item]:
+    rng = np.random.default_rng(seed)
+    items = []
+    for i in range(n):
+        w, h = rng.uniform(0.1, 0.6, 2)
+        x0, y0 = rng.uniform(0, 1 - w), rng.uniform(0, 1 - h)
+        soft = rng.integers(0, 256, (int(rng.integers(8, 64)), int(rng.integers(8, 64))), dtype=np.uint8)
+        mask = ellipse_mask(64, 48) if i % 2 else soft  # binary and soft (noisy) probability maps
+        items.append(Item(f"m{i}", box=(x0, y0, x0 + w, y0 + h), mask=mask, extra={"index": i}))
+    return items
+
+
+@pytest.mark.parametrize("alpha,outline", [(0.45, True), (1.0, False), (0.0, True), (0.3, False)])
+def test_threaded_mask_painting_equals_serial(alpha, outline):
+    from spatial_nb._maskpaint import MaskJob, paint_masks
+
+    width, height = 640, 400
+    items = _overlapping_mask_items()
+    colors = item_colors(items)
+    jobs = [MaskJob(box_to_pixels(it.box, width, height), it.mask, c) for it, c in zip(items, colors)]
+    base = Image.fromarray(np.random.default_rng(0).integers(0, 256, (height, width, 3), dtype=np.uint8))
+    serial, threaded = base.copy(), base.copy()
+    paint_masks(serial, jobs, alpha, 3 if outline else 0, parallel=False)
+    paint_masks(threaded, jobs, alpha, 3 if outline else 0, parallel=True)  # two row stripes, masks in order
+    assert serial.tobytes() == threaded.tobytes()
+    assert (serial.tobytes() != base.tobytes()) == (alpha > 0 or outline)
+
+
+def test_big_frame_draw_uses_threads_and_matches_serial(monkeypatch):
+    import spatial_nb._maskpaint as maskpaint
+
+    items = _overlapping_mask_items(6)
+    img = Image.fromarray(np.random.default_rng(1).integers(0, 256, (900, 1600, 3), dtype=np.uint8))
+    pool_calls = []
+    get_pool = maskpaint._get_pool
+    monkeypatch.setattr(maskpaint, "_get_pool", lambda: pool_calls.append(1) or get_pool())
+    threaded = draw(img, Result(items), show_labels=False)
+    assert pool_calls or maskpaint._workers() == 1
+    monkeypatch.setattr(maskpaint, "PARALLEL_MIN_PIXELS", 10**12)
+    assert draw(img, Result(items), show_labels=False).tobytes() == threaded.tobytes()
+
+
+@pytest.mark.parametrize(
+    "size,exact",
+    [
+        ((120, 110), True),  # small upscale of a 100x100 mask: bilinear contract path
+        ((70, 130), True),  # downscale in one axis
+        ((400, 300), False),  # big upscale: binarise then nearest
+    ],
+)
+def test_outline_lies_inside_the_fill_and_hugs_its_edge(size, exact):
+    from spatial_nb._maskpaint import box_alpha
+    from spatial_nb.masks import resize_mask
+
+    width, height = size
+    mask = ellipse_mask(100, 100)
+    alpha = np.asarray(box_alpha(mask, width, height, 100, 3))
+    assert set(np.unique(alpha)) <= {0, 100, 255}
+    filled, ring = alpha > 0, alpha == 255
+    if exact:
+        assert np.array_equal(filled, resize_mask(mask, width, height) > 127)
+    # every fill pixel next to the outside (or the box edge) is outline
+    padded = np.pad(filled, 1)
+    edge = filled & ~(padded[:-2, 1:-1] & padded[2:, 1:-1] & padded[1:-1, :-2] & padded[1:-1, 2:])
+    assert ring[edge].all()
+    assert 0 < ring.sum() < filled.sum() / 2
