@@ -215,6 +215,8 @@ def test_kind_reaches_the_request(fake_gemini, kind, n_expected):
     assert prompts.template(kind, "the cups") in req.prompt
     assert len(panel.state.current.result) == n_expected
     assert n_items(panel.overlay.value) == n_expected
+    assert panel.message.value == "" and "Done" in panel.status.value
+    assert "data:image/png;base64," in panel.downloads.value
 
 
 def test_fov_slider_changes_the_3d_overlay(fake_gemini):
