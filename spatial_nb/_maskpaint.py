@@ -2,14 +2,15 @@
 
 Work happens only inside each mask's box: the box-local mask becomes one mode-"L" opacity
 image at box size (fill alpha inside, 255 on the outline) and a solid colour tile is pasted
-through it, which blends fill and outline in a single C pass. Big frames use two threads (Pillow releases the GIL in resize/crop/point/paste):
-masks are prepared in parallel (while the caller copies the frame), then the frame is split
-into two row stripes painted in parallel, each applying the masks in order, so the pixels
-equal the serial result.
+through it, which blends fill and outline in a single C pass. Big frames use the caller plus one worker thread (Pillow releases the GIL in resize/paste):
+masks are prepared by both (the worker starts while the caller copies the frame), then the
+frame is split into two row stripes painted in parallel, each applying the masks in order,
+so the pixels equal the serial result.
 """
 
 from __future__ import annotations
 
+import itertools
 import math
 import os
 from collections.abc import Sequence
@@ -42,13 +43,14 @@ class MaskJob:
 
 
 def _workers() -> int:
+    """Threads that paint: the caller plus at most one worker."""
     return min(2, os.cpu_count() or 1)
 
 
 def _get_pool() -> ThreadPoolExecutor:
     global _pool
     if _pool is None:
-        _pool = ThreadPoolExecutor(max_workers=_workers(), thread_name_prefix="spatial_nb-masks")
+        _pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="spatial_nb-masks")
     return _pool
 
 
@@ -123,15 +125,13 @@ def _prepare(job: MaskJob, fill: int, outline_px: int) -> Image.Image:
 def _paint_rows(out: Image.Image, jobs: Sequence[MaskJob], alphas: Sequence, row0: int, row1: int) -> None:
     """Paint every job, in order, clipped to frame rows ``[row0, row1)``.
 
-    ``alphas`` holds opacity images or futures of them (painting waits for each in turn).
+    ``alphas`` holds the box-size opacity image of each job.
     """
     for job, alpha in zip(jobs, alphas, strict=True):
         x0, y0, x1, y1 = job.xyxy
         top, bottom = max(y0, row0), min(y1, row1)
         if bottom <= top:
             continue
-        if isinstance(alpha, Future):
-            alpha = alpha.result()
         if (top, bottom) != (y0, y1):
             alpha = alpha.crop((0, top - y0, x1 - x0, bottom - y0))
         # A solid tile pasted through an "L" mask: one blend pass in C (pasting the colour
@@ -153,15 +153,17 @@ def _split_row(jobs: Sequence[MaskJob], height: int) -> int:
 class MaskPainter:
     """Masks prepared ahead of painting: construct it, make the frame, then :meth:`paint`.
 
-    With threads, the box-size opacity images are prepared by two workers while the caller
-    copies the frame; :meth:`paint` then splits the frame into two row stripes painted in
-    parallel, each applying the masks in order (the same pixels as painting serially).
+    With threads, one worker starts preparing the box-size opacity images while the caller
+    copies the frame; :meth:`paint` helps with the rest, then the frame is split into two row
+    stripes painted in parallel (worker and caller), each applying the masks in order (the
+    same pixels as painting serially). Two waits in all, so a busy machine costs little.
 
     Args:
         jobs: Masks with pixel boxes inside the frame (empty boxes are skipped).
         alpha: Fill opacity 0..1 (0: outlines only).
         outline_px: Outline thickness in pixels (0: no outline).
-        parallel: Force two threads (True) or one (False); default: threads for big work.
+        parallel: Force a worker thread (True) or not (False); default: a worker for big work
+            on a machine with more than one core.
     """
 
     def __init__(self, jobs: Sequence[MaskJob], alpha: float, outline_px: int, *, parallel: bool | None = None):
@@ -169,25 +171,35 @@ class MaskPainter:
         jobs = [j for j in jobs if j.xyxy[2] > j.xyxy[0] and j.xyxy[3] > j.xyxy[1] and j.mask.size]
         if fill == 0 and not outline_px:
             jobs = []
+        areas = [(j.xyxy[2] - j.xyxy[0]) * (j.xyxy[3] - j.xyxy[1]) for j in jobs]
         if parallel is None:
-            pixels = sum((j.xyxy[2] - j.xyxy[0]) * (j.xyxy[3] - j.xyxy[1]) for j in jobs)
-            parallel = _workers() > 1 and pixels >= PARALLEL_MIN_PIXELS
+            parallel = _workers() > 1 and sum(areas) >= PARALLEL_MIN_PIXELS
         self.jobs = jobs
         self.parallel = bool(parallel and jobs)
         self._fill, self._outline_px = fill, outline_px
-        self._alphas: list = []
-        if self.parallel:
-            pool = _get_pool()
-            self._alphas = [pool.submit(_prepare, job, fill, outline_px) for job in jobs]
+        self._alphas: list[Image.Image | None] = [None] * len(jobs)
+        # Biggest boxes first, taken by whichever thread is free: both finish at about the same time.
+        self._order = sorted(range(len(jobs)), key=lambda i: -areas[i])
+        self._next = itertools.count()  # next() on it is atomic in CPython: a lock-free work queue
+        self._prepared: Future | None = _get_pool().submit(self._prepare_some) if self.parallel else None
+
+    def _prepare_some(self) -> None:
+        for k in iter(self._next.__next__, None):
+            if k >= len(self._order):
+                return
+            i = self._order[k]
+            self._alphas[i] = _prepare(self.jobs[i], self._fill, self._outline_px)
 
     def paint(self, out: Image.Image) -> None:
         """Paint the masks (in order) onto the RGB image ``out`` in place."""
         height = out.size[1]
         if not self.jobs:
             return
-        if not self.parallel:
-            _paint_rows(out, self.jobs, [_prepare(job, self._fill, self._outline_px) for job in self.jobs], 0, height)
+        self._prepare_some()
+        if self._prepared is None:
+            _paint_rows(out, self.jobs, self._alphas, 0, height)
             return
+        self._prepared.result()
         split = _split_row(self.jobs, height)
         lower = _get_pool().submit(_paint_rows, out, self.jobs, self._alphas, split, height)
         try:
