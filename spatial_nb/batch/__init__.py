@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from .estimate import Estimate, estimate
 from .limiter import AdaptiveLimit
-from .runner import BatchSummary, find_images, load_results, read_records, run_folder
+from .runner import BatchSummary, find_images, image_names, load_results, read_records, run_folder
 
 __all__ = [
     "run_folder",
@@ -20,6 +20,7 @@ __all__ = [
     "BatchSummary",
     "AdaptiveLimit",
     "find_images",
+    "image_names",
     "load_results",
     "read_records",
 ]

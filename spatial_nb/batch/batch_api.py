@@ -20,7 +20,7 @@ from typing import Any
 
 from ..errors import GeminiRequestError, SpatialNBError
 from ..result import Result
-from .runner import BatchSummary, _name, _prepare_out, _progress_bar, _tokens, _Writer, find_images
+from .runner import BatchSummary, _prepare_out, _tokens, _Writer, image_names
 
 __all__ = ["run_batch_api", "build_requests", "JOB_FILENAME", "INLINE_LIMIT_BYTES"]
 
@@ -192,7 +192,7 @@ def run_batch_api(
         GeminiRequestError: The job failed, was cancelled or expired, or the wait timed out.
     """
     started = time.perf_counter()
-    root, paths = find_images(folder_or_paths, recursive=recursive)
+    root, names = image_names(folder_or_paths, recursive=recursive)
     out_dir = Path(out) if out is not None else Path.cwd() / "spatial_nb_batch"
     if client is None:
         from ..client import Client
@@ -207,8 +207,8 @@ def run_batch_api(
         **{k: v for k, v in detect_kwargs.items() if isinstance(v, (str, int, float, bool, type(None)))},
     }
     results_path, already = _prepare_out(out_dir, run_settings, resume=True)
-    summary = BatchSummary(images=len(paths), path=results_path, skipped=len(already))
-    by_name = {_name(p, root): p for p in paths}
+    by_name = {name: root / name for name in names}
+    summary = BatchSummary(images=len(names), path=results_path, skipped=sum(1 for n in names if n in already))
     writer = _Writer(results_path)
     try:
         job_file = out_dir / JOB_FILENAME
