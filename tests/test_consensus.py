@@ -55,3 +55,33 @@ def test_scores_feed_the_accuracy_card_ranking():
 def test_needs_samples():
     with pytest.raises(ValueError):
         agreement([])
+
+
+def test_sample_consensus_through_the_client(tmp_path, fake_gemini):
+    """N samples = N requests with seeds 0..N-1 (N cache entries); the answers vary by seed."""
+    import json
+
+    from PIL import Image
+
+    from spatial_nb.client import Client
+    from spatial_nb.consensus import sample_consensus
+
+    from .fake_gemini import Reply
+
+    def by_seed(req):
+        seed = req.generation_config.get("seed", 0)
+        items = [{"box_2d": [100, 100, 500, 500], "label": "cup"}]  # every sample
+        if seed % 2 == 0:
+            items.append({"box_2d": [600, 600, 900, 900], "label": "plate"})  # samples 0 and 2
+        return Reply(json.dumps(items))
+
+    fake_gemini.default = by_seed
+    Image.new("RGB", (64, 64)).save(tmp_path / "a.png")
+    client = Client(retry_attempts=1)
+    res = sample_consensus(client, tmp_path / "a.png", "Detect", n=3, temperature=0.9)
+    assert [(it.label, it.extra["score"]) for it in res] == [("cup", 1.0), ("plate", pytest.approx(2 / 3))]
+    assert sorted(r.generation_config["seed"] for r in fake_gemini.generate_requests()) == [0, 1, 2]
+    again = sample_consensus(client, tmp_path / "a.png", "Detect", n=3, temperature=0.9)
+    assert again.cached and len(fake_gemini.generate_requests()) == 3  # replayed from the cache
+    with pytest.raises(ValueError, match="temperature > 0"):
+        sample_consensus(client, tmp_path / "a.png", "Detect", n=3, temperature=0)

@@ -11,6 +11,8 @@ from PIL import Image, ImageDraw
 from spatial_nb.evaluate import evaluate, match_image
 from spatial_nb.result import Item, Result
 
+from .fake_gemini import Reply
+
 # A 500x500 scene (1 Gemini unit = 0.5 px). Ground truth in pixels, [x0, y0, x1, y1]:
 GT = [
     ("square", (50, 50, 150, 150)),  # A: found, right label
@@ -52,14 +54,18 @@ def ground_truth() -> dict:
 
 
 @pytest.fixture
-def predictions():
-    from spatial_nb.parse import parse
+def predictions(tmp_path, fake_gemini):
+    """The scripted answer, asked for through the real client and the fake Gemini server."""
+    from spatial_nb.client import Client
 
-    return {"scene.png": parse(json.dumps(ANSWER))}
+    scene(tmp_path / "scene.png")
+    fake_gemini.queue(Reply("```json\n" + json.dumps(ANSWER) + "\n```"))
+    res = Client().detect(tmp_path / "scene.png", "Detect the squares and circles")
+    assert res.image_size == (500, 500) and len(res) == 4
+    return {"scene.png": res}
 
 
 def test_card_reproduces_hand_computed_precision_recall(tmp_path, predictions):
-    scene(tmp_path / "scene.png")
     card = evaluate(predictions, ground_truth())
     assert (card.tp, card.fp, card.fn) == (2, 2, 3)
     assert card.precision == pytest.approx(PRECISION)
@@ -77,7 +83,6 @@ def test_card_reproduces_hand_computed_precision_recall(tmp_path, predictions):
 
 
 def test_card_text_html_and_grid(tmp_path, predictions):
-    scene(tmp_path / "scene.png")
     predictions["scene.png"].items.append(Item("<script>x</script>", box=(0.9, 0.9, 1.0, 1.0)))
     card = evaluate(predictions, ground_truth())
     md = card.to_markdown()
