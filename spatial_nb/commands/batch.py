@@ -13,6 +13,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from ._options import add_request_options
+
 __all__ = ["register", "run", "CONFIRM_ABOVE"]
 
 #: Runs with more images than this ask before sending anything (unless --yes).
@@ -31,8 +33,6 @@ Re-running the same command resumes: images already in labels/results.jsonl are 
 
 def register(subparsers: Any) -> None:
     """Add the ``batch`` subcommand."""
-    from ..prompts import KINDS
-
     parser = subparsers.add_parser(
         "batch",
         help="label every image in a folder (resumable; JSONL, COCO, YOLO)",
@@ -44,10 +44,7 @@ def register(subparsers: Any) -> None:
     parser.add_argument("folder", metavar="FOLDER", help="folder of images (jpg, png, webp, gif, bmp, tiff)")
     parser.add_argument("prompt", metavar="PROMPT", help='e.g. "Detect every car"')
     parser.add_argument("--out", required=True, metavar="DIR", help="output folder (results.jsonl, exports)")
-    parser.add_argument("--kind", choices=KINDS, default="boxes", help="what to ask for (default: boxes)")
-    parser.add_argument("--model", default=None, help="model id (default: $SPATIAL_NB_MODEL or gemini-2.5-flash)")
-    parser.add_argument("--temperature", type=float, default=0.5, help="sampling temperature (default 0.5)")
-    parser.add_argument("--max-size", type=int, default=640, help="longest side sent, in pixels (default 640)")
+    add_request_options(parser)
     parser.add_argument("--concurrency", type=int, default=8, help="requests in flight (default 8; lowered on 429s)")
     parser.add_argument("--no-recursive", dest="recursive", action="store_false", help="only the folder itself")
     parser.add_argument("--dry-run", action="store_true", help="print image count, estimated tokens and requests; send nothing")

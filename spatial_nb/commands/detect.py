@@ -14,6 +14,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from ._options import add_request_options
+
 __all__ = ["register", "run"]
 
 EXAMPLES = """examples:
@@ -31,29 +33,8 @@ Answers are cached (see `spatial-nb cache info`); --offline never contacts Gemin
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2066-\u2069]")
 
 
-def _max_size(text: str) -> int | None:
-    from ..images import normalize_max_size
-
-    try:
-        return normalize_max_size(text)
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(str(exc)) from None
-
-
-def _temperature(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
-    if not 0.0 <= value <= 2.0:
-        raise argparse.ArgumentTypeError("temperature must be between 0 and 2")
-    return value
-
-
 def register(subparsers: Any) -> None:
     """Add the ``detect`` subcommand."""
-    from ..prompts import KINDS
-
     parser = subparsers.add_parser(
         "detect",
         help="find things in one image and draw them",
@@ -64,13 +45,7 @@ def register(subparsers: Any) -> None:
     )
     parser.add_argument("image", metavar="IMAGE", help="image file (JPEG, PNG, WebP, GIF, ...)")
     parser.add_argument("prompt", metavar="PROMPT", help='what to find, e.g. "Detect the cups"')
-    parser.add_argument("--kind", choices=KINDS, default="boxes", help="answer format (default: boxes)")
-    parser.add_argument("--model", help="model id (default: $SPATIAL_NB_MODEL or gemini-2.5-flash)")
-    parser.add_argument("--temperature", type=_temperature, default=0.5, help="sampling temperature (default: 0.5)")
-    parser.add_argument(
-        "--max-size", type=_max_size, default=640, metavar="{640,1024,original}",
-        help="longest side sent to the model in pixels, or 'original' (default: 640)",
-    )
+    add_request_options(parser)
     parser.add_argument("--system-instruction", help="replace the default system instruction ('' for none)")
     parser.add_argument("--structured", action="store_true", help="send a response schema (JSON mode)")
     parser.add_argument("--offline", action="store_true", help="replay from the cache only; never contact Gemini")

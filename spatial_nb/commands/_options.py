@@ -1,0 +1,43 @@
+"""Command-line options shared by the subcommands that send requests (detect, batch).
+
+One definition of --kind, --model, --temperature and --max-size, with validation, so the
+subcommands accept the same values and say the same thing about bad ones.
+"""
+
+from __future__ import annotations
+
+import argparse
+
+__all__ = ["add_request_options"]
+
+
+def _max_size(text: str) -> int | None:
+    from ..images import normalize_max_size
+
+    try:
+        return normalize_max_size(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def _temperature(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not 0.0 <= value <= 2.0:
+        raise argparse.ArgumentTypeError("temperature must be between 0 and 2")
+    return value
+
+
+def add_request_options(parser: argparse.ArgumentParser) -> None:
+    """Add ``--kind``, ``--model``, ``--temperature`` and ``--max-size`` (Client.detect's defaults)."""
+    from ..prompts import KINDS
+
+    parser.add_argument("--kind", choices=KINDS, default="boxes", help="answer format (default: boxes)")
+    parser.add_argument("--model", default=None, help="model id (default: $SPATIAL_NB_MODEL or gemini-2.5-flash)")
+    parser.add_argument("--temperature", type=_temperature, default=0.5, help="sampling temperature (default: 0.5)")
+    parser.add_argument(
+        "--max-size", type=_max_size, default=640, metavar="{640,1024,original}",
+        help="longest side sent to the model in pixels, or 'original' (default: 640)",
+    )
