@@ -4,9 +4,9 @@ Gemini's labels are free text, datasets need class ids: :class:`LabelMap` maps l
 (user mapping, list of class names, or the sorted set of labels seen) by case-insensitive exact
 match, with an explicit policy for labels it does not know ("drop" and count, or "error").
 Pixels follow the project rule (round(fraction x size), half-open boxes), so an exported box
-lands on the same pixels the drawing helpers use. pycocotools, scikit-image and supervision are
-optional: without them masks are written as uncompressed RLE and ``to_supervision`` explains
-what to install.
+lands on the same pixels the drawing helpers use. pycocotools and supervision are optional:
+without pycocotools masks are written as polygons (traced with matplotlib's contourpy) and
+``to_supervision`` explains what to install.
 """
 
 from __future__ import annotations
@@ -186,19 +186,27 @@ def rle_to_mask(rle: Mapping[str, Any]) -> np.ndarray:
     return mask_utils.decode(data).astype(bool)
 
 
-def _mask_to_polygons(mask: np.ndarray) -> list[list[float]] | None:
-    """Outer contours as COCO polygons (x, y pixel pairs), or None without scikit-image."""
-    try:
-        from skimage import measure
-    except ImportError:
-        return None
-    padded = np.pad(mask.astype(np.uint8), 1)
+def _mask_to_polygons(mask: np.ndarray) -> list[list[float]]:
+    """Contours of a boolean mask as COCO polygons (flat x, y pixel pairs).
+
+    Traced with contourpy (matplotlib's contouring engine, always installed with it) at the
+    0.5 level of the padded mask; points on straight runs are dropped.
+    """
+    import contourpy
+
+    padded = np.pad(mask.astype(np.float64), 1)
     polygons = []
-    for contour in measure.find_contours(padded, 0.5):
-        contour = measure.approximate_polygon(contour - 1, tolerance=0.5)
-        if len(contour) < 3:
+    for line in contourpy.contour_generator(z=padded, line_type="Separate").lines(0.5):
+        xy = np.asarray(line, dtype=np.float64)[:, :2] - 1.0
+        if len(xy) > 1 and np.allclose(xy[0], xy[-1]):
+            xy = xy[:-1]  # closed ring: COCO polygons are implicitly closed
+        if len(xy) >= 3:
+            step = np.diff(np.vstack([xy[-1:], xy, xy[:1]]), axis=0)
+            turn = step[:-1, 0] * step[1:, 1] - step[:-1, 1] * step[1:, 0]
+            xy = xy[np.abs(turn) > 1e-9]  # keep corners only
+        if len(xy) < 3:
             continue
-        polygons.append([round(float(v), 2) for yx in contour for v in (yx[1], yx[0])])
+        polygons.append([round(float(v), 2) for point in xy for v in point])
     return polygons
 
 
@@ -275,12 +283,8 @@ def _annotation(item: Item, width: int, height: int, masks: str) -> dict[str, An
                     segmentation = mask_to_rle(full)
             else:
                 segmentation = _mask_to_polygons(full)
-                if segmentation is None:
-                    raise ImportError('polygon masks need scikit-image: pip install scikit-image (or use masks="rle")')
         elif masks == "rle":
             segmentation = mask_to_rle(full)
-        if segmentation is None:  # auto without pycocotools nor scikit-image
-            segmentation = mask_to_rle(full, compress=False)
         ann["segmentation"] = segmentation
     return ann
 
@@ -299,8 +303,8 @@ def to_coco(
 
     Boxes become ``bbox = [x, y, width, height]`` in integer pixels of the ORIGINAL image
     (size from ``image_sizes``, else read from ``images_root/name``, else the size the model
-    saw). Items with masks get ``segmentation``: compressed RLE with pycocotools, polygons with
-    scikit-image, else uncompressed RLE (``masks="auto"``); or force ``"rle"``, ``"polygon"``,
+    saw). Items with masks get ``segmentation``: compressed RLE with pycocotools, else polygons
+    (``masks="auto"``); or force ``"rle"``, ``"polygon"``,
     ``"none"``. Points and 3D boxes have no COCO detection form and are skipped (counted in
     ``info["spatial_nb"]``). A ``score`` is written from ``extra["score"]`` (consensus) or 1.0.
 
