@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 import numpy as np
-from PIL import Image, ImageChops
+from PIL import Image, ImageChops, ImageDraw
 
 __all__ = ["MaskJob", "MaskPainter", "paint_masks", "box_alpha"]
 
@@ -139,6 +139,36 @@ def _paint_rows(out: Image.Image, jobs: Sequence[MaskJob], alphas: Sequence, row
         out.paste(Image.new("RGB", alpha.size, job.color), (x0, top, x1, bottom), alpha)
 
 
+def _overlay_rows(out: Image.Image, ops: Sequence[tuple], row0: int, row1: int) -> None:
+    """Run pasted overlay ops (``fill``/``tile``), in order, clipped to frame rows ``[row0, row1)``."""
+    width = out.size[0]
+    for op in ops:
+        if op[0] == "fill":
+            _, color, (x0, y0, x1, y1) = op
+            x0, x1, y0, y1 = max(x0, 0), min(x1, width), max(y0, row0), min(y1, row1)
+            if x1 > x0 and y1 > y0:
+                out.paste(color, (x0, y0, x1, y1))
+        else:  # "tile": a chip placed inside the frame
+            _, tile, (x, y) = op
+            top, bottom = max(y, row0), min(y + tile.size[1], row1)
+            if bottom <= top:
+                continue
+            if (top, bottom) != (y, y + tile.size[1]):
+                tile = tile.crop((0, top - y, tile.size[0], bottom - y))
+            out.paste(tile, (x, top))
+
+
+def _run_overlay(out: Image.Image, ops: Sequence[tuple]) -> None:
+    """Run overlay ops in order on the whole frame (``pen`` ops draw with ``ImageDraw``)."""
+    pen = None
+    for op in ops:
+        if op[0] == "pen":
+            pen = pen or ImageDraw.Draw(out)
+            op[1](pen)
+        else:
+            _overlay_rows(out, [op], 0, out.size[1])
+
+
 def _split_row(jobs: Sequence[MaskJob], height: int) -> int:
     """Frame row that splits the jobs' total box area in two halves."""
     rows = np.zeros(height + 1, dtype=np.int64)
@@ -190,22 +220,33 @@ class MaskPainter:
             i = self._order[k]
             self._alphas[i] = _prepare(self.jobs[i], self._fill, self._outline_px)
 
-    def paint(self, out: Image.Image) -> None:
-        """Paint the masks (in order) onto the RGB image ``out`` in place."""
+    def paint(self, out: Image.Image, overlay: Sequence[tuple] = ()) -> None:
+        """Paint the masks (in order) onto the RGB image ``out`` in place, then ``overlay``.
+
+        ``overlay`` ops are ``("fill", color, xyxy)``, ``("tile", image, (x, y))`` and
+        ``("pen", fn(ImageDraw))``; without ``pen`` ops they are painted inside the stripes too.
+        """
         height = out.size[1]
-        if not self.jobs:
-            return
         self._prepare_some()
+        stripes = self._prepared is not None and not any(op[0] == "pen" for op in overlay)
+
+        def rows(row0: int, row1: int) -> None:
+            _paint_rows(out, self.jobs, self._alphas, row0, row1)
+            if stripes:
+                _overlay_rows(out, overlay, row0, row1)
+
         if self._prepared is None:
-            _paint_rows(out, self.jobs, self._alphas, 0, height)
-            return
-        self._prepared.result()
-        split = _split_row(self.jobs, height)
-        lower = _get_pool().submit(_paint_rows, out, self.jobs, self._alphas, split, height)
-        try:
-            _paint_rows(out, self.jobs, self._alphas, 0, split)
-        finally:
-            lower.result()
+            rows(0, height)
+        else:
+            self._prepared.result()
+            split = _split_row(self.jobs, height)
+            lower = _get_pool().submit(rows, split, height)
+            try:
+                rows(0, split)
+            finally:
+                lower.result()
+        if not stripes:
+            _run_overlay(out, overlay)
 
 
 def paint_masks(

@@ -19,7 +19,7 @@ from functools import lru_cache
 from typing import Any
 
 import numpy as np
-from PIL import Image, ImageDraw, ImageOps
+from PIL import Image, ImageOps
 
 from .colors import item_colors, text_color_for
 from .fonts import warn_missing
@@ -201,53 +201,124 @@ def _chip_tile(text: str, color: tuple[int, int, int], size: int, font: str | No
     return chip
 
 
-def _draw_chip(
-    out: Image.Image,
+def _chip_op(
     text: str,
     xy: tuple[float, float],
     color: tuple[int, int, int],
     st: Style,
     missing: set[str],
-) -> tuple[int, int, int, int]:
-    """Label chip with its top-left at ``xy`` moved inside the image; returns its box."""
-    width, height = out.size
+    width: int,
+    height: int,
+) -> tuple:
+    """Overlay op of a label chip with its top-left at ``xy``, moved inside the image."""
     chip = _chip_tile(text, tuple(color), st.font_size, st.font, st.lang)
     chip_w, chip_h = chip.size
     x = int(round(min(max(xy[0], 0), max(0, width - chip_w))))
     y = int(round(min(max(xy[1], 0), max(0, height - chip_h))))
     missing.update(layout_text(text, st.font_size, st.font, st.lang).missing)
-    out.paste(chip, (x, y))
-    return x, y, x + chip_w, y + chip_h
+    return ("tile", chip, (x, y))
 
 
-def _draw_box3d(pen, item, color, st: Style, width: int, height: int):
+def _rect_ops(xyxy: tuple[int, int, int, int], color: tuple[int, int, int], line_width: int) -> list[tuple]:
+    """Overlay ops of a box outline ``line_width`` pixels wide, drawn inside the half-open box."""
+    x0, y0, x1, y1 = xyxy
+    w = min(line_width, max(1, (min(x1 - x0, y1 - y0) + 1) // 2))
+    bands = [(x0, y0, x1, y0 + w), (x0, max(y0 + w, y1 - w), x1, y1), (x0, y0 + w, x0 + w, y1 - w), (x1 - w, y0 + w, x1, y1 - w)]
+    return [("fill", color, band) for band in bands if band[2] > band[0] and band[3] > band[1]]
+
+
+def _box3d_lines(item, st: Style, width: int, height: int):
+    """Projected wireframe ``[((a, b), line_width)]`` and the label anchor (or ``(None, None)``)."""
     segments, depths = box3d_segments(item.box3d, width, height, st.fov)
     if not len(segments):
-        return None
+        return None, None
     ref = float(np.median(depths))
+    lines = []
     for (a, b), depth in zip(segments, depths, strict=True):
         scale = min(2.5, max(0.5, ref / max(float(depth), NEAR_PLANE)))
-        pen.line([tuple(a), tuple(b)], fill=color, width=max(1, int(round(st.line_width * scale))))
+        lines.append(((tuple(a), tuple(b)), max(1, int(round(st.line_width * scale)))))
     centre = np.asarray(item.box3d[:3], dtype=np.float64)
     if centre[1] > NEAR_PLANE:
         u, v = project_points(centre[None, :], width, height, st.fov)[0]
         if -width < u < 2 * width and -height < v < 2 * height:
-            return float(u), float(v)
-    return float(segments[0, 0, 0]), float(segments[0, 0, 1])
+            return lines, (float(u), float(v))
+    return lines, (float(segments[0, 0, 0]), float(segments[0, 0, 1]))
 
 
-def _draw_legend(out, pen, entries, st: Style, missing: set[str]) -> None:
+def _pen_lines(lines, color):
+    def paint(pen):
+        for (a, b), line_width in lines:
+            pen.line([a, b], fill=color, width=line_width)
+
+    return paint
+
+
+def _pen_dot(xy: tuple[int, int], radius: int, ring: int, color):
+    px, py = xy
+
+    def paint(pen):
+        pen.ellipse((px - radius - ring, py - radius - ring, px + radius + ring, py + radius + ring), fill=(255, 255, 255))
+        pen.ellipse((px - radius, py - radius, px + radius, py + radius), fill=color)
+
+    return paint
+
+
+def _legend_ops(entries, st: Style, missing: set[str], width: int, height: int) -> list[tuple]:
     """Small legend (bottom-left) of items without a position in the picture."""
     if not entries:
-        return
-    width, height = out.size
+        return []
     margin = max(4, st.font_size // 2)
     rows = [("not in frame:", (40, 40, 40))] + [(label_text(it) or "(no label)", c) for it, c in entries]
     sizes = [_chip_size(text, st) for text, _ in rows]
     y = height - margin - sum(h for _, h, _ in sizes)
+    ops = []
     for (text, color), (_w, chip_h, _pad) in zip(rows, sizes, strict=True):
-        _draw_chip(out, text, (margin, y), color, st, missing)
+        ops.append(_chip_op(text, (margin, y), color, st, missing, width, height))
         y += chip_h
+    return ops
+
+
+def _overlay_ops(items, colors, st: Style, width: int, height: int) -> tuple[list[tuple], set[str]]:
+    """Everything drawn over the masks, in drawing order: box outlines, dots, wireframes, chips, legend.
+
+    Ops are ``("fill", color, xyxy)`` and ``("tile", image, (x, y))`` (pasted, so they can be
+    clipped to row stripes) or ``("pen", fn(pen))`` for shapes drawn with ``ImageDraw``.
+    """
+    ops: list[tuple] = []
+    labels: list[tuple[str, tuple[float, float], tuple[int, int, int]]] = []
+    legend = []
+    for item, color in zip(items, colors, strict=True):
+        text = label_text(item)
+        if item.box is not None:
+            x0, y0, x1, y1 = box_to_pixels(item.box, width, height)
+            if st.show_boxes and item.mask is None and x1 > x0 and y1 > y0:
+                ops.extend(_rect_ops((x0, y0, x1, y1), color, st.line_width))
+            if text:
+                chip_h = _chip_size(text, st)[1]
+                top = y0 - chip_h if y0 - chip_h >= 0 else y0
+                labels.append((text, (x0, top), color))
+        elif item.point is not None:
+            px, py = point_to_pixels(item.point, width, height)
+            r, ring = st.point_radius, max(1, round(st.point_radius * 0.4))
+            ops.append(("pen", _pen_dot((px, py), r, ring, color)))
+            if text:
+                chip_h = _chip_size(text, st)[1]
+                labels.append((text, (px + r + ring + 2, py - chip_h / 2), color))
+        elif item.box3d is not None:
+            lines, anchor = _box3d_lines(item, st, width, height)
+            if lines:
+                ops.append(("pen", _pen_lines(lines, color)))
+            if anchor is not None and text:
+                chip_w, chip_h, _ = _chip_size(text, st)
+                labels.append((text, (anchor[0] - chip_w / 2, anchor[1] - chip_h / 2), color))
+        elif st.legend:
+            legend.append((item, color))
+    missing: set[str] = set()
+    if st.show_labels:
+        ops.extend(_chip_op(text, xy, color, st, missing, width, height) for text, xy, color in labels)
+    if st.legend:
+        ops.extend(_legend_ops(legend, st, missing, width, height))
+    return ops, missing
 
 
 def draw(image: Any, result: Iterable[Any], **style: Any) -> Image.Image:
@@ -284,55 +355,20 @@ def draw(image: Any, result: Iterable[Any], **style: Any) -> Image.Image:
             if item.mask is not None and item.box is not None
         ]
         outline_px = max(1, st.line_width // 2) if st.mask_outline else 0
-        return (width, height), st, colors, MaskPainter(jobs, float(st.mask_alpha), outline_px)
+        painter = MaskPainter(jobs, float(st.mask_alpha), outline_px)
+        # Laid out while a worker thread prepares the masks.
+        return (width, height), painter, _overlay_ops(items, colors, st, width, height)
 
-    # Masks are prepared (on worker threads for big frames) while the frame is copied.
+    # Masks are prepared (on a worker thread for big frames) while the frame is copied.
     expected = _upright_size(image)
     planned = plan(*expected) if expected else None
     out = to_upright_rgb(image)
     width, height = out.size
     if planned is None or planned[0] != (width, height):
         planned = plan(width, height)
-    _, st, colors, painter = planned
+    _, painter, (overlay, missing) = planned
     check_aspect(width, height, getattr(result, "image_size", None))
-    painter.paint(out)
-    pen = ImageDraw.Draw(out)
-    labels: list[tuple[str, tuple[float, float], tuple[int, int, int]]] = []
-    legend = []
-    lw = st.line_width
-
-    for item, color in zip(items, colors, strict=True):
-        text = label_text(item)
-        if item.box is not None:
-            x0, y0, x1, y1 = box_to_pixels(item.box, width, height)
-            if st.show_boxes and item.mask is None and x1 > x0 and y1 > y0:
-                pen.rectangle((x0, y0, x1 - 1, y1 - 1), outline=color, width=min(lw, max(1, (min(x1 - x0, y1 - y0) + 1) // 2)))
-            if text:
-                chip_h = _chip_size(text, st)[1]
-                top = y0 - chip_h if y0 - chip_h >= 0 else y0
-                labels.append((text, (x0, top), color))
-        elif item.point is not None:
-            px, py = point_to_pixels(item.point, width, height)
-            r, ring = st.point_radius, max(1, round(st.point_radius * 0.4))
-            pen.ellipse((px - r - ring, py - r - ring, px + r + ring, py + r + ring), fill=(255, 255, 255))
-            pen.ellipse((px - r, py - r, px + r, py + r), fill=color)
-            if text:
-                chip_h = _chip_size(text, st)[1]
-                labels.append((text, (px + r + ring + 2, py - chip_h / 2), color))
-        elif item.box3d is not None:
-            anchor = _draw_box3d(pen, item, color, st, width, height)
-            if anchor is not None and text:
-                chip_w, chip_h, _ = _chip_size(text, st)
-                labels.append((text, (anchor[0] - chip_w / 2, anchor[1] - chip_h / 2), color))
-        elif st.legend:
-            legend.append((item, color))
-
-    missing: set[str] = set()
-    if st.show_labels:
-        for text, xy, color in labels:
-            _draw_chip(out, text, xy, color, st, missing)
-    if st.legend:
-        _draw_legend(out, pen, legend, st, missing)
+    painter.paint(out, overlay)
     if missing:
         warn_missing(missing, stacklevel=3)
     return out

@@ -251,15 +251,34 @@ def test_threaded_mask_painting_equals_serial(alpha, outline):
 def test_big_frame_draw_uses_threads_and_matches_serial(monkeypatch):
     import spatial_nb._maskpaint as maskpaint
 
-    items = _overlapping_mask_items(6)
+    boxes = [Item(f"box {i} 猫", box=(0.1 * i, 0.45, 0.1 * i + 0.3, 0.55), extra={"index": 10 + i}) for i in range(7)]
+    items = _overlapping_mask_items(6) + boxes  # outlines and chips cross the stripe split too
     img = Image.fromarray(np.random.default_rng(1).integers(0, 256, (900, 1600, 3), dtype=np.uint8))
     pool_calls = []
     get_pool = maskpaint._get_pool
     monkeypatch.setattr(maskpaint, "_get_pool", lambda: pool_calls.append(1) or get_pool())
-    threaded = draw(img, Result(items), show_labels=False)
+    threaded = draw(img, Result(items))
     assert pool_calls or maskpaint._workers() == 1
     monkeypatch.setattr(maskpaint, "PARALLEL_MIN_PIXELS", 10**12)
-    assert draw(img, Result(items), show_labels=False).tobytes() == threaded.tobytes()
+    assert draw(img, Result(items)).tobytes() == threaded.tobytes()
+
+
+def test_thin_boxes_stay_inside_their_half_open_box():
+    for box in [(0.1, 0.5, 0.4, 0.51), (0.5, 0.1, 0.505, 0.9)]:  # 1 px tall, 1 px wide at 200x100
+        out = np.asarray(draw(blank(200, 100), Result([Item("t", box=box)]), show_labels=False, line_width=3))
+        painted = (out != 0).any(axis=2)
+        assert painted.any() and not (painted & ~_box_region(box, 200, 100)).any()
+
+
+def test_points_and_3d_boxes_keep_drawing_order_with_big_masks():
+    items = _overlapping_mask_items(4) + [
+        Item("dot", point=(0.5, 0.5), extra={"index": 20}),
+        Item("", box3d=(0.6, 2.0, 0, 0.3, 0.3, 0.3, 0, 0, 0), extra={"index": 21}),  # wireframe right of the dot
+    ]
+    img = Image.fromarray(np.random.default_rng(2).integers(0, 256, (900, 1600, 3), dtype=np.uint8))
+    out = np.asarray(draw(img, Result(items)))
+    color = item_colors(items)[4]
+    assert tuple(out[450, 800]) == color  # the dot is drawn over the masks
 
 
 @pytest.mark.parametrize(
