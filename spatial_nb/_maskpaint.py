@@ -54,6 +54,16 @@ def _get_pool() -> ThreadPoolExecutor:
     return _pool
 
 
+def _forget_pool() -> None:
+    """After fork the worker thread is gone in the child: start a fresh pool there when needed."""
+    global _pool
+    _pool = None
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_forget_pool)
+
+
 def outline_band(inside: np.ndarray, thickness: int) -> np.ndarray:
     """Pixels of boolean ``inside`` within ``thickness`` of its border (array edges count as border)."""
     t = max(1, min(thickness, *inside.shape))

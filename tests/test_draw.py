@@ -305,3 +305,20 @@ def test_outline_lies_inside_the_fill_and_hugs_its_edge(size, exact):
     edge = filled & ~(padded[:-2, 1:-1] & padded[2:, 1:-1] & padded[1:-1, :-2] & padded[1:-1, 2:])
     assert ring[edge].all()
     assert 0 < ring.sum() < filled.sum() / 2
+
+
+@pytest.mark.skipif(not hasattr(__import__("os"), "fork"), reason="needs os.fork")
+def test_threaded_masks_work_in_a_forked_child():
+    import multiprocessing
+
+    item = _overlapping_mask_items(8)  # over PARALLEL_MIN_PIXELS: painted with the worker thread
+    img = Image.fromarray(np.random.default_rng(4).integers(0, 256, (900, 1600, 3), dtype=np.uint8))
+    expected = draw(img, Result(item), show_labels=False).tobytes()  # starts the worker thread here
+    ctx = multiprocessing.get_context("fork")
+    with ctx.Pool(1) as pool:  # the child must not wait for the parent's (absent) worker thread
+        got = pool.apply_async(_draw_bytes, (img, item)).get(timeout=60)
+    assert got == expected
+
+
+def _draw_bytes(img, items):
+    return draw(img, Result(items), show_labels=False).tobytes()
