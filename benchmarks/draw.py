@@ -2,8 +2,8 @@
 
 Scene: 3840x2160 photo-like frame, 25 labelled boxes (each 5-30% of each side) and 15
 labelled masks (ellipses filling their boxes, sent as 256x256 PNGs and decoded like a real
-answer). Each ratio is the median over rounds that time both sides back to back (load on a
-shared machine hits both alike). Prints median times, the two ratios and PASS/FAIL (exit 1 on
+answer). Ratios come from rounds that time both sides back to back (load on a shared machine
+hits both alike); the copy ratio also uses the tight-loop copy time and keeps the stricter. Prints median times, the two ratios and PASS/FAIL (exit 1 on
 FAIL), plus the size of the displayed overlay of a 12 MP photo.
 
     python benchmarks/draw.py
@@ -93,7 +93,8 @@ def median_ms(fn, repeats: int) -> float:
 def paired(slow, fast, rounds: int, fast_calls: int = 1) -> tuple[float, float, float]:
     """Time ``slow`` and ``fast`` alternately, round by round (load on a shared machine hits both alike).
 
-    Each round times ``fast`` ``fast_calls`` times (its median counts) and ``slow`` once.
+    Each round times ``slow`` once and ``fast`` ``fast_calls`` times; the fastest of those counts
+    (the first call after ``slow`` meets cold caches, which would flatter ``slow``).
     Returns the median ms of ``slow``, of ``fast``, and the median of per-round ratios slow/fast.
     """
     t_slow, t_fast, ratios = [], [], []
@@ -106,7 +107,7 @@ def paired(slow, fast, rounds: int, fast_calls: int = 1) -> tuple[float, float, 
         start = time.perf_counter()
         slow()
         t_slow.append(time.perf_counter() - start)
-        t_fast.append(float(np.median(calls)))
+        t_fast.append(min(calls))
         ratios.append(t_slow[-1] / t_fast[-1])
     return float(np.median(t_slow)) * 1000.0, float(np.median(t_fast)) * 1000.0, float(np.median(ratios))
 
@@ -119,9 +120,11 @@ def main() -> int:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         draw(image, res)  # warm the font and layout caches once, like a second call in a notebook
-    np.copyto(target, array)
-    # Paired rounds: a draw, then five frame copies, 31 times; the verdict uses the median ratio.
-    draw_ms, copy_ms, vs_copy = paired(lambda: draw(image, res), lambda: np.copyto(target, array), 31, 5)
+    copy_ms = median_ms(lambda: np.copyto(target, array), 41)  # tight loop, as the target was set
+    # Paired rounds: five frame copies, then a draw, 31 times (load on the machine hits both alike).
+    draw_ms, paired_copy_ms, paired_ratio = paired(lambda: draw(image, res), lambda: np.copyto(target, array), 31, 5)
+    copy_ms = min(copy_ms, median_ms(lambda: np.copyto(target, array), 41), paired_copy_ms)
+    vs_copy = max(paired_ratio, draw_ms / copy_ms)  # the verdict takes the stricter of the two
     pil_copy_ms = median_ms(lambda: to_upright_rgb(image), 21)
     masks_only = Result([it for it in res if it.mask is not None])
     boxes_only = Result([it for it in res if it.mask is None])
@@ -131,8 +134,9 @@ def main() -> int:
 
     print(f"frame {WIDTH}x{HEIGHT}, {len(res)} items (25 boxes + 15 masks), all labelled")
     print(f"np.copyto frame copy  {copy_ms:8.2f} ms")
-    print(f"snb.draw              {draw_ms:8.2f} ms  = {vs_copy:5.1f}x the copy, median of 31 paired rounds "
-          f"(ratio of medians {draw_ms / copy_ms:.1f}x; target <= {TARGET_VS_COPY:g}x, stretch <= {STRETCH_VS_COPY:g}x)")
+    print(f"snb.draw              {draw_ms:8.2f} ms  = {vs_copy:5.1f}x the copy (stricter of: median of 31 paired "
+          f"rounds {paired_ratio:.1f}x, ratio of medians {draw_ms / copy_ms:.1f}x; "
+          f"target <= {TARGET_VS_COPY:g}x, stretch <= {STRETCH_VS_COPY:g}x)")
     print(f"  parts, each a whole draw: PIL image copy {pil_copy_ms:.2f} ms, 15 masks without labels "
           f"{masks_ms:.2f} ms, 25 boxes + labels {boxes_ms:.2f} ms")
     print(f"cookbook-style        {base_ms:8.2f} ms  -> snb.draw ({draw2_ms:.2f} ms) is {speedup:5.1f}x faster, "

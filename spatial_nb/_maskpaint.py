@@ -111,15 +111,15 @@ def box_alpha(mask: np.ndarray, width: int, height: int, fill: int, outline_px: 
             codes[outline_band(small, band_src)] = 255
         return Image.fromarray(codes, "L").resize((width, height), Image.Resampling.NEAREST)
     grey = Image.fromarray(src, "L").resize((width, height), Image.Resampling.BILINEAR)
-    alpha = grey.point(_fill_lut(fill))
     if not band_src:
-        return alpha
+        return grey.point(_fill_lut(fill))
     # Exact fill edges differ from the binarised mask by under one mask pixel: widen the band
-    # outwards by one mask pixel, then keep only what is inside the exact fill.
-    ring_small = _dilate1(small) & ~(small & ~outline_band(small, band_src))
-    ring = Image.fromarray(ring_small).resize((width, height), Image.Resampling.NEAREST).convert("L")
-    inside = grey.point(_THRESHOLD_LUT)
-    return ImageChops.lighter(alpha, ImageChops.darker(ring, inside))
+    # outwards by one mask pixel; min(exact inside as 0/255, band 255 / elsewhere fill) then
+    # gives 0 outside the exact fill, 255 on its outline and ``fill`` inside.
+    band = _dilate1(small) & ~(small & ~outline_band(small, band_src))
+    codes = np.where(band, np.uint8(255), np.uint8(fill))
+    ring = Image.fromarray(codes, "L").resize((width, height), Image.Resampling.NEAREST)
+    return ImageChops.darker(grey.point(_THRESHOLD_LUT), ring)
 
 
 @lru_cache(maxsize=64)
