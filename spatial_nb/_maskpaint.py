@@ -2,9 +2,9 @@
 
 Work happens only inside each mask's box: the box-local mask becomes one mode-"L" opacity
 image at box size (fill alpha inside, 255 on the outline) and a solid colour tile is pasted
-through it, which blends fill and outline in a single C pass. Big frames use the caller plus one worker thread (Pillow releases the GIL in resize/paste):
-masks are prepared by both (the worker starts while the caller copies the frame), then the
-frame is split into two row stripes painted in parallel, each applying the masks in order,
+through it: fill and outline in one C blend pass. Big frames use the caller plus one worker
+thread (Pillow releases the GIL in resize/paste): the worker starts preparing masks while the
+caller copies the frame, then both paint one row stripe each, applying the masks in order,
 so the pixels equal the serial result.
 """
 
@@ -149,34 +149,15 @@ def _paint_rows(out: Image.Image, jobs: Sequence[MaskJob], alphas: Sequence, row
         out.paste(Image.new("RGB", alpha.size, job.color), (x0, top, x1, bottom), alpha)
 
 
-def _overlay_rows(out: Image.Image, ops: Sequence[tuple], row0: int, row1: int) -> None:
-    """Run pasted overlay ops (``fill``/``tile``), in order, clipped to frame rows ``[row0, row1)``."""
-    width = out.size[0]
-    for op in ops:
-        if op[0] == "fill":
-            _, color, (x0, y0, x1, y1) = op
-            x0, x1, y0, y1 = max(x0, 0), min(x1, width), max(y0, row0), min(y1, row1)
-            if x1 > x0 and y1 > y0:
-                out.paste(color, (x0, y0, x1, y1))
-        else:  # "tile": a chip placed inside the frame
-            _, tile, (x, y) = op
-            top, bottom = max(y, row0), min(y + tile.size[1], row1)
-            if bottom <= top:
-                continue
-            if (top, bottom) != (y, y + tile.size[1]):
-                tile = tile.crop((0, top - y, tile.size[0], bottom - y))
-            out.paste(tile, (x, top))
-
-
 def _run_overlay(out: Image.Image, ops: Sequence[tuple]) -> None:
-    """Run overlay ops in order on the whole frame (``pen`` ops draw with ``ImageDraw``)."""
+    """Run overlay ops in order: ``fill`` a box with a colour, paste a ``tile``, or draw with a ``pen``."""
     pen = None
     for op in ops:
         if op[0] == "pen":
             pen = pen or ImageDraw.Draw(out)
             op[1](pen)
-        else:
-            _overlay_rows(out, [op], 0, out.size[1])
+        else:  # a colour into a box, or an image at its top-left corner
+            out.paste(op[1], op[2])
 
 
 def _split_row(jobs: Sequence[MaskJob], height: int) -> int:
@@ -234,29 +215,22 @@ class MaskPainter:
         """Paint the masks (in order) onto the RGB image ``out`` in place, then ``overlay``.
 
         ``overlay`` ops are ``("fill", color, xyxy)``, ``("tile", image, (x, y))`` and
-        ``("pen", fn(ImageDraw))``; without ``pen`` ops they are painted inside the stripes too.
+        ``("pen", fn(ImageDraw))``, run in order on the caller's thread (painting them inside
+        the stripes measured no faster: they are mostly Python, serialised by the GIL).
         """
         height = out.size[1]
         self._prepare_some()
-        stripes = self._prepared is not None and not any(op[0] == "pen" for op in overlay)
-
-        def rows(row0: int, row1: int) -> None:
-            _paint_rows(out, self.jobs, self._alphas, row0, row1)
-            if stripes:
-                _overlay_rows(out, overlay, row0, row1)
-
         if self._prepared is None:
-            rows(0, height)
+            _paint_rows(out, self.jobs, self._alphas, 0, height)
         else:
             self._prepared.result()
             split = _split_row(self.jobs, height)
-            lower = _get_pool().submit(rows, split, height)
+            lower = _get_pool().submit(_paint_rows, out, self.jobs, self._alphas, split, height)
             try:
-                rows(0, split)
+                _paint_rows(out, self.jobs, self._alphas, 0, split)
             finally:
                 lower.result()
-        if not stripes:
-            _run_overlay(out, overlay)
+        _run_overlay(out, overlay)
 
 
 def paint_masks(

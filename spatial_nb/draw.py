@@ -281,8 +281,9 @@ def _legend_ops(entries, st: Style, missing: set[str], width: int, height: int) 
 def _overlay_ops(items, colors, st: Style, width: int, height: int) -> tuple[list[tuple], set[str]]:
     """Everything drawn over the masks, in drawing order: box outlines, dots, wireframes, chips, legend.
 
-    Ops are ``("fill", color, xyxy)`` and ``("tile", image, (x, y))`` (pasted, so they can be
-    clipped to row stripes) or ``("pen", fn(pen))`` for shapes drawn with ``ImageDraw``.
+    Ops are ``("fill", color, xyxy)`` and ``("tile", image, (x, y))`` (pasted; chips and bands
+    lie inside the frame) or ``("pen", fn(pen))`` for shapes drawn with ``ImageDraw``. Laying
+    them out needs no pixels, so it runs while a worker thread prepares the masks.
     """
     ops: list[tuple] = []
     labels: list[tuple[str, tuple[float, float], tuple[int, int, int]]] = []
