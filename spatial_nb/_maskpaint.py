@@ -93,9 +93,8 @@ def box_alpha(mask: np.ndarray, width: int, height: int, fill: int, outline_px: 
     """
     mh, mw = mask.shape
     src = np.ascontiguousarray(mask, dtype=np.uint8)
-    exact = width * height <= EXACT_MASK_AREA_FACTOR * mw * mh
-    small = None if exact else src > 127
-    if not exact:
+    if width * height > EXACT_MASK_AREA_FACTOR * mw * mh:
+        small = src > 127
         codes = np.where(small, np.uint8(fill), np.uint8(0))
         if outline_px:
             band_src = max(1, math.ceil(outline_px / min(width / mw, height / mh)))
