@@ -23,7 +23,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from spatial_nb.colors import item_colors  # noqa: E402
 from spatial_nb.display import encode_for_display  # noqa: E402
-from spatial_nb.draw import draw, to_upright_rgb  # noqa: E402
+from spatial_nb.draw import draw  # noqa: E402
+from spatial_nb.images import load_image  # noqa: E402
 from spatial_nb.geometry import box_to_pixels  # noqa: E402
 from spatial_nb.masks import decode_png_mask, encode_png_mask  # noqa: E402
 from spatial_nb.result import Item, Result  # noqa: E402
@@ -125,7 +126,7 @@ def main() -> int:
     draw_ms, paired_copy_ms, paired_ratio = paired(lambda: draw(image, res), lambda: np.copyto(target, array), 31, 5)
     copy_ms = min(copy_ms, median_ms(lambda: np.copyto(target, array), 41), paired_copy_ms)
     vs_copy = max(paired_ratio, draw_ms / copy_ms)  # the verdict takes the stricter of the two
-    pil_copy_ms = median_ms(lambda: to_upright_rgb(image), 21)
+    pil_copy_ms = median_ms(lambda: load_image(image), 21)
     masks_only = Result([it for it in res if it.mask is not None])
     boxes_only = Result([it for it in res if it.mask is None])
     masks_ms = median_ms(lambda: draw(image, masks_only, show_labels=False), 21)

@@ -19,16 +19,17 @@ from functools import lru_cache
 from typing import Any
 
 import numpy as np
-from PIL import Image, ImageOps
+from PIL import Image
 
 from .colors import item_colors, text_color_for
 from .fonts import warn_missing
 from .geometry import box_to_pixels, point_to_pixels
+from .images import _orientation, load_image
 from ._maskpaint import MaskJob, MaskPainter
 from .projection import DEFAULT_FOV_DEG, NEAR_PLANE, box3d_segments, project_points
 from .text import layout_text, render_text
 
-__all__ = ["Style", "resolve_style", "draw", "to_upright_rgb", "check_aspect", "label_text"]
+__all__ = ["Style", "resolve_style", "draw", "check_aspect", "label_text"]
 
 #: Labels longer than this many characters are shortened with an ellipsis when drawn.
 MAX_LABEL_CHARS = 80
@@ -113,39 +114,11 @@ def resolve_style(width: int, height: int, **style: Any) -> Style:
 # -- input ---------------------------------------------------------------------------------
 
 
-def to_upright_rgb(image: Any) -> Image.Image:
-    """A NEW upright (EXIF-transposed) RGB copy of any image input; the input is untouched.
-
-    Plain RGB PIL images and uint8 ``(H, W, 3)`` arrays take a fast path (one copy);
-    everything else goes through :func:`spatial_nb.images.load_image`.
-    """
-    if isinstance(image, Image.Image) and image.mode == "RGB":
-        try:
-            orientation = image.getexif().get(0x0112, 1)
-        except Exception:  # noqa: BLE001 - malformed EXIF: treat as upright
-            orientation = 1
-        if orientation in (None, 1):
-            return image.copy()
-        try:
-            return ImageOps.exif_transpose(image)
-        except Exception:  # noqa: BLE001
-            return image.copy()
-    if isinstance(image, np.ndarray) and image.dtype == np.uint8 and image.ndim == 3 and image.shape[2] == 3:
-        return Image.fromarray(np.ascontiguousarray(image), "RGB")
-    from .images import load_image
-
-    return load_image(image)
-
-
 def _upright_size(image: Any) -> tuple[int, int] | None:
-    """``(width, height)`` that :func:`to_upright_rgb` will return, when cheap to know (else None)."""
+    """``(width, height)`` that :func:`~spatial_nb.images.load_image` will return, when cheap to know (else None)."""
     if isinstance(image, Image.Image) and image.mode == "RGB":
-        try:
-            orientation = image.getexif().get(0x0112, 1)
-        except Exception:  # noqa: BLE001 - malformed EXIF: to_upright_rgb treats it as upright
-            orientation = 1
         width, height = image.size
-        return (height, width) if orientation in (5, 6, 7, 8) else (width, height)
+        return (height, width) if _orientation(image) in (5, 6, 7, 8) else (width, height)
     if isinstance(image, np.ndarray) and image.dtype == np.uint8 and image.ndim == 3 and image.shape[2] == 3:
         return image.shape[1], image.shape[0]
     return None
@@ -363,7 +336,7 @@ def draw(image: Any, result: Iterable[Any], **style: Any) -> Image.Image:
     # Masks are prepared (on a worker thread for big frames) while the frame is copied.
     expected = _upright_size(image)
     planned = plan(*expected) if expected else None
-    out = to_upright_rgb(image)
+    out = load_image(image)
     width, height = out.size
     if planned is None or planned[0] != (width, height):
         planned = plan(width, height)

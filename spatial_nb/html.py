@@ -19,8 +19,9 @@ from PIL import Image
 
 from .colors import item_colors, text_color_for, to_hex
 from .display import DISPLAY_MAX_SIDE, data_url, encode_for_display
-from .draw import check_aspect, label_text, resolve_style, to_upright_rgb
+from .draw import check_aspect, label_text, resolve_style
 from .geometry import box_to_pixels, point_to_pixels
+from .images import load_image
 from .projection import NEAR_PLANE, box3d_segments, project_points
 from .text import layout_text
 
@@ -88,7 +89,7 @@ def to_html(image: Any, result: Any, *, max_side: int = DISPLAY_MAX_SIDE, **styl
         >>> "&lt;b&gt;" in frag and "<b>" not in frag
         True
     """
-    img = to_upright_rgb(image)
+    img = load_image(image)
     width, height = img.size
     check_aspect(width, height, getattr(result, "image_size", None))
     st = resolve_style(width, height, **style)

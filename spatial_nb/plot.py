@@ -17,9 +17,10 @@ import numpy as np
 from PIL import Image
 
 from .colors import item_colors, text_color_for
-from .draw import check_aspect, label_text, resolve_style, to_upright_rgb
+from .draw import check_aspect, label_text, resolve_style
 from .fonts import cjk_face, cjk_font_path
 from .geometry import box_to_pixels, point_to_pixels
+from .images import load_image
 from .projection import NEAR_PLANE, box3d_segments, project_points
 
 __all__ = ["plot", "plot_grid", "register_fonts"]
@@ -89,7 +90,7 @@ def plot(image: Any, result: Any, ax: Any = None, *, title: str | None = None, *
     """
     from matplotlib.patches import Rectangle
 
-    img = to_upright_rgb(image)
+    img = load_image(image)
     width, height = img.size
     check_aspect(width, height, getattr(result, "image_size", None))
     st = resolve_style(width, height, **style)
@@ -191,7 +192,7 @@ def plot_grid(image: Any, results: Any, titles: Any = None, ncols: int = 3, figs
         raise ValueError("plot_grid needs at least one result")
     if titles is not None and len(titles) != len(results):
         raise ValueError(f"got {len(titles)} titles for {len(results)} results")
-    img = to_upright_rgb(image)
+    img = load_image(image)
     ncols = max(1, min(int(ncols), len(results)))
     nrows = -(-len(results) // ncols)
     aspect = img.height / max(img.width, 1)
