@@ -29,7 +29,7 @@ from ._maskpaint import MaskJob, MaskPainter
 from .projection import DEFAULT_FOV_DEG, NEAR_PLANE, box3d_segments, project_points
 from .text import layout_text, render_text
 
-__all__ = ["Style", "resolve_style", "draw", "check_aspect", "label_text"]
+__all__ = ["Style", "resolve_style", "draw", "check_aspect", "label_text", "point_label_x"]
 
 #: Labels longer than this many characters are shortened with an ellipsis when drawn.
 MAX_LABEL_CHARS = 80
@@ -200,6 +200,18 @@ def _rect_ops(xyxy: tuple[int, int, int, int], color: tuple[int, int, int], line
     return [("fill", color, band) for band in bands if band[2] > band[0] and band[3] > band[1]]
 
 
+def point_label_x(px: float, dot_radius: float, chip_width: float, width: int) -> float:
+    """Left edge of a point's label chip: right of the dot, or left of it when it would not fit.
+
+    >>> point_label_x(10, 5, 40, 100), point_label_x(95, 5, 40, 100)
+    (17, 48)
+    """
+    right = px + dot_radius + 2
+    if right + chip_width <= width or px - dot_radius - 2 - chip_width < 0:
+        return right
+    return px - dot_radius - 2 - chip_width
+
+
 def _box3d_lines(item, st: Style, width: int, height: int):
     """Projected wireframe ``[((a, b), line_width)]`` and the label anchor (or ``(None, None)``)."""
     segments, depths = box3d_segments(item.box3d, width, height, st.fov)
@@ -276,8 +288,8 @@ def _overlay_ops(items, colors, st: Style, width: int, height: int) -> tuple[lis
             r, ring = st.point_radius, max(1, round(st.point_radius * 0.4))
             ops.append(("pen", _pen_dot((px, py), r, ring, color)))
             if text:
-                chip_h = _chip_size(text, st)[1]
-                labels.append((text, (px + r + ring + 2, py - chip_h / 2), color))
+                chip_w, chip_h, _ = _chip_size(text, st)
+                labels.append((text, (point_label_x(px, r + ring, chip_w, width), py - chip_h / 2), color))
         elif item.box3d is not None:
             lines, anchor = _box3d_lines(item, st, width, height)
             if lines:

@@ -19,7 +19,7 @@ from PIL import Image
 
 from .colors import item_colors, text_color_for, to_hex
 from .display import DISPLAY_MAX_SIDE, data_url, encode_for_display
-from .draw import check_aspect, label_text, resolve_style
+from .draw import check_aspect, label_text, point_label_x, resolve_style
 from .geometry import box_to_pixels, point_to_pixels
 from .images import load_image
 from .projection import NEAR_PLANE, box3d_segments, project_points
@@ -138,7 +138,9 @@ def to_html(image: Any, result: Any, *, max_side: int = DISPLAY_MAX_SIDE, **styl
             body.append(f'<circle cx="{px}" cy="{py}" r="{r}" fill="{hex_color}"/>')
             if st.show_labels and text:
                 lay = layout_text(text, st.font_size, st.font, st.lang)
-                body.append(_chip(text, px + r + ring + 2, py - lay.height / 2, color, st, width, height))
+                chip_w = lay.width + 2 * max(2, round(st.font_size * 0.25))
+                x = point_label_x(px, r + ring, chip_w, width)
+                body.append(_chip(text, x, py - lay.height / 2, color, st, width, height))
             kind = "point"
         elif item.box3d is not None:
             segments, depths = box3d_segments(item.box3d, width, height, st.fov)

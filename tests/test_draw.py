@@ -322,3 +322,16 @@ def test_threaded_masks_work_in_a_forked_child():
 
 def _draw_bytes(img, items):
     return draw(img, Result(items), show_labels=False).tobytes()
+
+
+@pytest.mark.parametrize("point", [(0.99, 0.99), (0.98, 0.5), (0.995, 0.02)])  # near the right edge
+def test_point_label_near_the_right_edge_does_not_cover_its_dot(point):
+    res = Result([Item("corner label", point=point)])
+    width, height = 300, 200
+    out = np.asarray(draw(blank(width, height), res, point_radius=4))
+    px, py = box_to_pixels((*point, *point), width, height)[:2]
+    px, py = min(px, width - 1), min(py, height - 1)
+    assert tuple(out[py, px]) == item_colors(list(res))[0]
+    assert tuple(out[py, px - 5]) == (255, 255, 255)  # the white ring (radius 4..6) stays visible
+    chip = (out == item_colors(list(res))[0]).all(axis=2)
+    assert chip[:, : px - 6].any()  # the chip went to the left of the dot

@@ -126,3 +126,13 @@ def test_mask_is_embedded_as_tinted_png_inside_its_box():
     png = np.asarray(Image.open(io.BytesIO(base64.b64decode(m.group(1)))))
     assert png.shape == (20, 20, 4)
     assert png[10, 10, 3] > 0 and png[0, 0, 3] == 0
+
+
+def test_point_label_near_the_right_edge_goes_left_of_the_dot():
+    res = Result([Item("corner label", point=(0.99, 0.5)), Item("free", point=(0.1, 0.5))])
+    doc = parse(to_html(Image.new("RGB", (300, 200)), res, point_radius=4))
+    circles = [a for t, a in doc.tags if t == "circle" and a.get("fill") != "#ffffff"]
+    chips = [a for t, a in doc.tags if t == "rect" and a.get("class") == "snb-chip"]
+    (near, far), (chip_near, chip_far) = circles, chips  # smaller-first sorting keeps the item order for points
+    assert float(chip_near["x"]) + float(chip_near["width"]) < float(near["cx"]) - 4  # left of the dot
+    assert float(chip_far["x"]) > float(far["cx"]) + 4  # room on the right: right of the dot
