@@ -340,6 +340,8 @@ def draw(image: Any, result: Iterable[Any], **style: Any) -> Image.Image:
             for item, color in zip(items, colors, strict=True)
             if item.mask is not None and item.box is not None
         ]
+        # Bigger masks first, so a small object inside a big one stays visible (as in to_html).
+        jobs.sort(key=lambda job: -(job.xyxy[2] - job.xyxy[0]) * (job.xyxy[3] - job.xyxy[1]))
         outline_px = max(1, st.line_width // 2) if st.mask_outline else 0
         painter = MaskPainter(jobs, float(st.mask_alpha), outline_px)
         # Laid out while a worker thread prepares the masks.

@@ -335,3 +335,12 @@ def test_point_label_near_the_right_edge_does_not_cover_its_dot(point):
     assert tuple(out[py, px - 5]) == (255, 255, 255)  # the white ring (radius 4..6) stays visible
     chip = (out == item_colors(list(res))[0]).all(axis=2)
     assert chip[:, : px - 6].any()  # the chip went to the left of the dot
+
+
+def test_small_mask_inside_a_big_one_stays_visible_whatever_the_order():
+    small = Item("crema", box=(0.4, 0.4, 0.6, 0.6), mask=ellipse_mask(32, 32), extra={"index": 0})
+    big = Item("saucer", box=(0.1, 0.1, 0.9, 0.9), mask=ellipse_mask(64, 64), extra={"index": 1})
+    for items in ([small, big], [big, small]):
+        out = np.asarray(draw(blank(200, 200), Result(items), show_labels=False, mask_alpha=1.0, mask_outline=False))
+        assert tuple(out[100, 100]) == item_colors([small])[0]  # bigger masks are painted first
+        assert tuple(out[30, 100]) == item_colors([small, big])[1]
