@@ -45,6 +45,23 @@ _EMOJI_CANDIDATES = (
 )
 
 
+# Code points below U+1F000 whose default presentation is emoji (Unicode emoji-data.txt,
+# Emoji_Presentation=Yes): drawn in colour even without U+FE0F, like browsers do.
+_EMOJI_PRESENTATION_BMP = frozenset(
+    cp
+    for lo, hi in (
+        (0x231A, 0x231B), (0x23E9, 0x23EC), (0x23F0, 0x23F0), (0x23F3, 0x23F3), (0x25FD, 0x25FE),
+        (0x2614, 0x2615), (0x2648, 0x2653), (0x267F, 0x267F), (0x2693, 0x2693), (0x26A1, 0x26A1),
+        (0x26AA, 0x26AB), (0x26BD, 0x26BE), (0x26C4, 0x26C5), (0x26CE, 0x26CE), (0x26D4, 0x26D4),
+        (0x26EA, 0x26EA), (0x26F2, 0x26F3), (0x26F5, 0x26F5), (0x26FA, 0x26FA), (0x26FD, 0x26FD),
+        (0x2705, 0x2705), (0x270A, 0x270B), (0x2728, 0x2728), (0x274C, 0x274C), (0x274E, 0x274E),
+        (0x2753, 0x2755), (0x2757, 0x2757), (0x2795, 0x2797), (0x27B0, 0x27B0), (0x27BF, 0x27BF),
+        (0x2B1B, 0x2B1C), (0x2B50, 0x2B50), (0x2B55, 0x2B55),
+    )
+    for cp in range(lo, hi + 1)
+)  # fmt: skip
+
+
 class MissingGlyphWarning(UserWarning):
     """Some characters of a label have no glyph in any available font."""
 
@@ -217,8 +234,10 @@ def split_runs(
     """Split ``text`` into runs that one face draws, plus the characters no font has.
 
     Combining marks, variation selectors, ZWJ and skin tones stay with the character
-    before them (so emoji sequences are shaped as one glyph). A character followed by
-    U+FE0F prefers the colour emoji font. Missing characters get ``None`` as face.
+    before them (so emoji sequences are shaped as one glyph). Emoji (U+1F000 and up, BMP
+    characters of emoji presentation such as "☕", or anything followed by U+FE0F) prefer
+    the colour emoji font; U+FE0E asks for the text form. Missing characters get ``None``
+    as face.
 
     Example:
         >>> runs, missing = split_runs("cat 猫")
@@ -235,7 +254,10 @@ def split_runs(
                                                     and cp in coverage(runs[-1][1].path, runs[-1][1].index))):
             runs[-1][0] += ch
             continue
-        wants_emoji = 0x1F000 <= cp <= 0x1FAFF or (i + 1 < len(chars) and ord(chars[i + 1]) in (0xFE0F, 0x20E3))
+        next_cp = ord(chars[i + 1]) if i + 1 < len(chars) else 0
+        wants_emoji = next_cp != 0xFE0E and (
+            0x1F000 <= cp <= 0x1FAFF or cp in _EMOJI_PRESENTATION_BMP or next_cp in (0xFE0F, 0x20E3)
+        )
         face: Face | None = None
         if wants_emoji:
             face = next((f for f in chain if f.color and cp in coverage(f.path, f.index)), None)

@@ -115,3 +115,20 @@ def test_labels_are_drawn_with_cjk_glyphs_in_draw():
         out = np.asarray(draw(img, Result([Item("猫 cat", box=(0.1, 0.5, 0.9, 0.9))]), font_size=30))
     chip = out[20:60, 30:120]
     assert len({tuple(p) for p in chip.reshape(-1, 3)}) > 5  # anti-aliased glyph edges on the chip
+
+
+@pytest.mark.skipif(emoji_font_path() is None, reason="no colour emoji font installed")
+@pytest.mark.parametrize(
+    "text,colour",
+    [
+        ("☕", True),  # U+2615 has emoji presentation by default
+        ("⚡", True),  # U+26A1 too
+        ("☕\ufe0e", False),  # the text-style selector asks for the monochrome glyph
+        ("☺", False),  # U+263A is text presentation unless followed by U+FE0F
+        ("☺\ufe0f", True),
+    ],
+)
+def test_bmp_emoji_follow_their_default_presentation(text, colour):
+    runs, missing = split_runs(text)
+    assert missing == []
+    assert runs[0][1].color is colour
