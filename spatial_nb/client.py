@@ -74,10 +74,35 @@ def _colab_secret(name: str = "GOOGLE_API_KEY") -> str | None:
 
 def find_api_key(api_key: str | None = None) -> str | None:
     """The key to use: the argument, ``GOOGLE_API_KEY``, ``GEMINI_API_KEY``, or the Colab secret."""
-    for value in (api_key, os.environ.get("GOOGLE_API_KEY"), os.environ.get("GEMINI_API_KEY")):
+    return _find_api_key(api_key)[0]
+
+
+def _find_api_key(api_key: str | None = None) -> tuple[str | None, str]:
+    """(key, where it came from), e.g. ``("AIza...", "GOOGLE_API_KEY")``; (None, "") when none."""
+    candidates = (
+        (api_key, "the api_key argument"),
+        (os.environ.get("GOOGLE_API_KEY"), "GOOGLE_API_KEY"),
+        (os.environ.get("GEMINI_API_KEY"), "GEMINI_API_KEY"),
+    )
+    for value, where in candidates:
         if value and value.strip():
-            return value.strip()
-    return _colab_secret("GOOGLE_API_KEY") or _colab_secret("GEMINI_API_KEY")
+            return value.strip(), where
+    for name in ("GOOGLE_API_KEY", "GEMINI_API_KEY"):
+        value = _colab_secret(name)
+        if value and value.strip():
+            return value.strip(), f"the Colab secret {name}"
+    return None, ""
+
+
+def _check_key(key: str, where: str) -> None:
+    """Refuse a key that cannot go into an HTTP header (httpx's error would quote it in full)."""
+    if all(33 <= ord(ch) <= 126 for ch in key):
+        return
+    raise MissingKeyError(
+        f"The Gemini API key in {where} contains a space, line break, control or non-ASCII "
+        "character, so it cannot be sent; copy it again from https://aistudio.google.com/apikey "
+        "(API keys are one line of letters, digits, '-' and '_')."
+    )
 
 
 # -- the client -----------------------------------------------------------------------------
@@ -147,9 +172,13 @@ class Client:
         self.timeout = timeout
         self._cache_setting = cache
         self._cache: Cache | None = None
-        self.__key = _Secret(find_api_key(api_key))
-        if not self.__key.get() and not self.vertexai and not self.offline:
+        key, where = _find_api_key(api_key)
+        self.__key = _Secret(key)
+        if not key and not self.vertexai and not self.offline:
             raise MissingKeyError()
+        uses_key = not self.vertexai or not (project or os.environ.get("GOOGLE_CLOUD_PROJECT"))
+        if key and uses_key and not self.offline:
+            _check_key(key, where)
         self._sdk_client: Any = None
         self._sdk_lock = threading.Lock()
 
@@ -568,8 +597,9 @@ class _Plan:
 
 
 def _one_line(text: str, key: str | None, limit: int = 400) -> str:
-    if key:
-        text = text.replace(key, "***")
+    if key:  # the key as is, and as str/bytes reprs spell it inside error messages
+        for spelling in {key, repr(key)[1:-1], repr(key.encode("utf-8", "backslashreplace"))[2:-1]}:
+            text = text.replace(spelling, "***")
     text = re.sub(r"AIza[0-9A-Za-z_\-]{20,}", "***", text)  # any Google API key shape
     text = " ".join(text.split())
     return text if len(text) <= limit else text[: limit - 3] + "..."

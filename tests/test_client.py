@@ -6,6 +6,7 @@ import io
 import json
 import sys
 import types as pytypes
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -290,6 +291,51 @@ def test_colab_secret_is_used(fake_gemini, fake_colab, monkeypatch):
 def test_colab_without_secret_is_a_missing_key(fake_colab):
     with pytest.raises(MissingKeyError):
         Client()
+
+
+@pytest.mark.parametrize(
+    "bad_key",
+    [
+        "test-key-DO-NOT\nLEAK-1234",  # two lines pasted into a .env file
+        "test-key-DO-NOT-LEAK-1234\u00e9",  # non-ASCII (a stray accented character)
+        "test-key-DO-NOT LEAK-1234",  # a space inside
+    ],
+)
+def test_unusable_key_is_refused_in_one_line_without_showing_it(fake_gemini, monkeypatch, bad_key):
+    # httpx refuses such header values with an error that quotes the whole key
+    monkeypatch.setenv("GOOGLE_API_KEY", bad_key)
+    with pytest.raises(MissingKeyError, match="GOOGLE_API_KEY") as info:
+        Client()
+    msg = str(info.value)
+    assert "\n" not in msg and "LEAK" not in msg and "DO-NOT" not in msg
+    assert fake_gemini.generate_requests() == []
+    with pytest.raises(MissingKeyError, match="api_key argument"):
+        Client(api_key="abc\x01def-123")
+
+
+def test_error_text_hides_escaped_spellings_of_the_key():
+    from spatial_nb.client import _one_line
+
+    key = "abc-SECRET\n9876\u00e9"
+    text = f"Illegal header value {key.encode('utf-8')!r}; also {key!r} and {key}"
+    out = _one_line(text, key)
+    assert "SECRET" not in out and "9876" not in out and out.count("***") == 3
+
+
+def test_missing_key_is_one_line_in_ipython(tmp_path):
+    import os
+    import subprocess
+
+    env = {k: v for k, v in os.environ.items() if k not in ("GOOGLE_API_KEY", "GEMINI_API_KEY")}
+    env["PYTHONPATH"] = os.pathsep.join([str(Path(__file__).resolve().parents[1]), env.get("PYTHONPATH", "")])
+    env["IPYTHONDIR"] = str(tmp_path / "ipython")
+    proc = subprocess.run(
+        [sys.executable, "-m", "IPython", "--colors=NoColor", "-c", "import spatial_nb as snb; snb.Client()"],
+        capture_output=True, text=True, env=env, timeout=120,
+    )
+    lines = [line for line in (proc.stdout + proc.stderr).splitlines() if line.strip()]
+    assert len(lines) == 1, lines
+    assert lines[0].startswith("MissingKeyError: No Gemini API key") and "Traceback" not in lines[0]
 
 
 def test_key_not_in_repr_or_result(fake_gemini):
