@@ -78,6 +78,14 @@ def test_errors_are_one_line(fake_gemini, photo, tmp_path, capsys):
     assert "not found" in capsys.readouterr().err
 
 
+@pytest.mark.parametrize("name", ["overlay.xyz", "overlay", "overlay.psd"])  # psd: read-only in Pillow
+def test_unknown_overlay_extension_fails_before_sending(fake_gemini, photo, tmp_path, capsys, name):
+    code = main(["detect", str(photo), "Detect", "--out", str(tmp_path / name)])
+    err = capsys.readouterr().err
+    assert code == 1 and err.count("\n") == 1 and ".png" in err and name in err
+    assert fake_gemini.generate_requests() == []  # nothing paid for an answer we could not save
+
+
 def test_offline_miss_is_one_line(photo, capsys):
     assert main(["detect", str(photo), "Detect the cups", "--offline"]) == 1
     err = capsys.readouterr().err

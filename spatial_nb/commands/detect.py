@@ -67,11 +67,20 @@ def run(args: argparse.Namespace) -> int:
     from ..client import Client
     from ..images import load_image
 
+    from ..errors import SpatialNBError
+
     for target in (args.out, args.json, args.html):
         if target is not None and not target.parent.exists():
-            from ..errors import SpatialNBError
-
             raise SpatialNBError(f"output folder does not exist: {str(target.parent)!r}")
+    if args.out is not None:  # checked before the (paid) request, not when saving after it
+        from PIL import Image
+
+        Image.init()
+        if Image.registered_extensions().get(args.out.suffix.lower()) not in Image.SAVE:
+            raise SpatialNBError(
+                f"cannot write --out {str(args.out)!r}: Pillow has no image writer for the extension "
+                f"{args.out.suffix or '(none)'!r}; use .png, .jpg or .webp"
+            )
     client = Client(
         model=args.model,
         cache=not args.no_cache,
