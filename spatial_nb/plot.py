@@ -62,6 +62,25 @@ def _families(text: str, lang: str | None) -> list[str]:
     return families
 
 
+#: Fraction of the image near an edge where a label is turned to grow inwards.
+_EDGE = 0.1
+#: Padding (points) around label text, plus half a point.
+_PAD = 2.0
+
+
+def _edge_align(value: float, size: float, low: str, middle: str, high: str) -> str:
+    """Alignment that keeps a label anchored at ``value`` (0..size) growing away from the nearest edge."""
+    if value < _EDGE * size:
+        return low
+    return high if value > (1 - _EDGE) * size else middle
+
+
+def _mask_area(item: Any) -> float:
+    if item.mask is None or item.box is None:
+        return 0.0
+    return (item.box[2] - item.box[0]) * (item.box[3] - item.box[1])
+
+
 def _rgba_mask(mask: np.ndarray, color, alpha: float) -> np.ndarray:
     inside = np.asarray(mask) > 127
     rgba = np.zeros(inside.shape + (4,), dtype=np.float32)
@@ -109,7 +128,9 @@ def plot(image: Any, result: Any, ax: Any = None, *, title: str | None = None, *
     lw = st.line_width if "line_width" in explicit else 2.0
     fs = st.font_size if "font_size" in explicit else 9.0
     legend = []
-    for item, color in zip(items, colors, strict=True):
+    # Masks first, bigger ones first, so a small mask inside a big one stays visible (as in draw).
+    order = sorted(range(len(items)), key=lambda i: -_mask_area(items[i]))
+    for item, color in ((items[i], colors[i]) for i in order):
         rgb = tuple(c / 255.0 for c in color)
         fg = tuple(c / 255.0 for c in text_color_for(color))
         text = label_text(item)
@@ -129,11 +150,15 @@ def plot(image: Any, result: Any, ax: Any = None, *, title: str | None = None, *
                     )
             elif st.show_boxes:
                 ax.add_patch(Rectangle((x0, y0), x1 - x0, y1 - y0, fill=False, edgecolor=rgb, linewidth=lw))
-            anchor = (x0, y0, "left", "bottom")
+            # Above the box, or inside it at the top edge; from the box's right edge in the right half.
+            x, ha = (x0, "left") if x0 + x1 <= width else (x1, "right")
+            anchor = (x, y0, ha, "bottom") if y0 >= _EDGE * height else (x, y0, ha, "top")
         elif item.point is not None:
             px, py = point_to_pixels(item.point, width, height)
             ax.scatter([px], [py], s=64, c=[rgb], edgecolors="white", linewidths=2, zorder=3)
-            anchor = (px + 0.01 * width, py, "left", "center")
+            gap = 0.01 * width
+            x, ha = (px + gap, "left") if px <= (1 - 3 * _EDGE) * width else (px - gap, "right")
+            anchor = (x, py, ha, _edge_align(py, height, "top", "center", "bottom"))
         elif item.box3d is not None:
             segments, depths = box3d_segments(item.box3d, width, height, st.fov)
             if len(segments):
@@ -146,15 +171,20 @@ def plot(image: Any, result: Any, ax: Any = None, *, title: str | None = None, *
                 u, v = (
                     project_points(centre[None, :], width, height, st.fov)[0] if centre[1] > NEAR_PLANE else segments[0, 0]
                 )
-                anchor = (float(min(max(u, 0), width)), float(min(max(v, 0), height)), "center", "center")
+                u, v = float(min(max(u, 0), width)), float(min(max(v, 0), height))
+                ha = _edge_align(u, width, "left", "center", "right")
+                anchor = (u, v, ha, _edge_align(v, height, "top", "center", "bottom"))
         else:
             legend.append((text, rgb))
             continue
         if st.show_labels and text and anchor is not None:
             x, y, ha, va = anchor
-            ax.text(
-                x, y, text, color=fg, fontsize=fs, ha=ha, va=va, fontfamily=_families(text, st.lang), clip_on=True,
-                bbox={"facecolor": rgb, "edgecolor": "none", "pad": 1.5, "alpha": 0.9},
+            # Shifted by the chip's padding (points) so the whole chip is on the anchor's side.
+            shift = {"left": _PAD, "right": -_PAD, "bottom": _PAD, "top": -_PAD}
+            ax.annotate(
+                text, (x, y), xytext=(shift.get(ha, 0.0), shift.get(va, 0.0)), textcoords="offset points",
+                color=fg, fontsize=fs, ha=ha, va=va, fontfamily=_families(text, st.lang), annotation_clip=False,
+                clip_on=True, bbox={"facecolor": rgb, "edgecolor": "none", "pad": _PAD - 0.5, "alpha": 0.9},
             )
     if legend and st.legend:
         lines = "\n".join(["not in frame:"] + [t or "(no label)" for t, _ in legend])

@@ -61,3 +61,28 @@ def test_plot_grid_compares_results():
     plt.close(fig)
     with pytest.raises(ValueError, match="titles"):
         plot_grid(img, [a, b], titles=["only one"])
+
+
+@pytest.mark.parametrize("width,height", [(600, 400), (400, 600)])
+def test_labels_near_the_edges_stay_inside_the_image(width, height):
+    import matplotlib.pyplot as plt
+
+    res = Result(
+        [
+            Item("top-left box label", box=(0.0, 0.0, 0.2, 0.2)),  # no room above the box
+            Item("a long label on a box at the top right", box=(0.85, 0.0, 1.0, 0.1)),
+            Item("bottom box", box=(0.0, 0.9, 0.1, 1.0)),
+            Item("corner point", point=(0.99, 0.99)),
+            Item("top point", point=(0.5, 0.0)),
+            Item("cube far right", box3d=(3, 5, 0, 1, 1, 1, 0, 0, 0)),  # centre projects off the frame
+        ]
+    )
+    ax = plot(Image.new("RGB", (width, height)), res)
+    fig = ax.figure
+    fig.canvas.draw()
+    frame = ax.get_window_extent()
+    for text in ax.texts:
+        box = text.get_bbox_patch().get_window_extent()
+        assert frame.x0 - 1 <= box.x0 and box.x1 <= frame.x1 + 1, text.get_text()
+        assert frame.y0 - 1 <= box.y0 and box.y1 <= frame.y1 + 1, text.get_text()
+    plt.close(fig)
