@@ -337,9 +337,14 @@ def _decode(src: ImageSource, limit: int | None) -> tuple[Image.Image, bool]:
     except ImageLoadError:
         raise
     except Image.DecompressionBombError as exc:
-        raise ImageLoadError(f"the image is too large to decode safely ({exc})") from None
+        raise ImageLoadError(f"{_what(src)} is too large to decode safely ({exc})") from None
     except (OSError, ValueError, SyntaxError, EOFError) as exc:
-        raise ImageLoadError(f"the image is corrupt or truncated: {exc}") from None
+        raise ImageLoadError(f"{_what(src)} is corrupt or truncated: {exc}") from None
+
+
+def _what(src: ImageSource) -> str:
+    """How errors name an input: its file name when it has one."""
+    return f"image file {src.name!r}" if src.name else "the image"
 
 
 def load_image(image: ImageInput) -> Image.Image:

@@ -166,6 +166,14 @@ def test_truncated_jpeg_is_a_clear_error():
         load_image(data[: len(data) // 3])
 
 
+def test_truncated_file_error_names_the_file(tmp_path):
+    path = tmp_path / "holiday.jpg"
+    data = _encode(Image.new("RGB", (300, 300), (1, 2, 3)), "JPEG")
+    path.write_bytes(data[: len(data) // 3])
+    with pytest.raises(ImageLoadError, match="'holiday.jpg' is corrupt or truncated"):
+        prepare_image(path)
+
+
 def test_folder_is_a_clear_error(tmp_path):
     with pytest.raises(ImageLoadError, match="folder"):
         load_image(tmp_path)
