@@ -7,6 +7,7 @@ import json
 import os
 import subprocess
 import sys
+import warnings
 from pathlib import Path
 
 import pytest
@@ -84,6 +85,29 @@ def test_unknown_overlay_extension_fails_before_sending(fake_gemini, photo, tmp_
     err = capsys.readouterr().err
     assert code == 1 and err.count("\n") == 1 and ".png" in err and name in err
     assert fake_gemini.generate_requests() == []  # nothing paid for an answer we could not save
+
+
+def test_model_support_warning_is_one_summary_line_not_a_python_warning(fake_gemini, photo, capsys):
+    args = ["detect", str(photo), "Segment", "--kind", "masks", "--model", "gemini-3-pro-preview"]
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        assert main(args) == 0
+    assert not [w for w in caught if "segmentation masks" in str(w.message)]
+    captured = capsys.readouterr()
+    assert captured.err == ""  # no "file.py:89: ModelSupportWarning" + source line
+    assert captured.out.count("not documented to return segmentation masks") == 1
+    assert main([*args[:2], "Segment the cups", *args[3:], "--offline"]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("spatial-nb: offline mode") and err.count("\n") == 1
+
+
+def test_other_warnings_are_one_stderr_line(fake_gemini, photo, tmp_path, monkeypatch, capsys):
+    blocker = tmp_path / "not-a-dir"
+    blocker.write_text("x")
+    monkeypatch.setenv("SPATIAL_NB_CACHE_DIR", str(blocker / "cache"))  # cannot be created
+    assert main(["detect", str(photo), "Detect"]) == 0
+    err = capsys.readouterr().err
+    assert err.startswith("spatial-nb: warning: spatial_nb could not store this answer") and err.count("\n") == 1
 
 
 def test_offline_miss_is_one_line(photo, capsys):

@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import re
 import sys
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -62,9 +63,14 @@ def _clean(text: Any, limit: int = 120) -> str:
     return out if len(out) <= limit else out[: limit - 1] + "…"
 
 
+def _show_warning(message: Any, category: Any, filename: str, lineno: int, file: Any = None, line: Any = None) -> None:
+    """Python warnings as one ``spatial-nb: warning: ...`` line (no file name, no source line)."""
+    print(f"spatial-nb: warning: {_clean(message, 400)}", file=sys.stderr)
+
+
 def run(args: argparse.Namespace) -> int:
     """Execute ``detect``; returns the exit code (errors are raised as SpatialNBError)."""
-    from ..client import Client
+    from ..client import Client, ModelSupportWarning
     from ..images import load_image
 
     from ..errors import SpatialNBError
@@ -81,20 +87,24 @@ def run(args: argparse.Namespace) -> int:
                 f"cannot write --out {str(args.out)!r}: Pillow has no image writer for the extension "
                 f"{args.out.suffix or '(none)'!r}; use .png, .jpg or .webp"
             )
-    client = Client(
-        model=args.model,
-        cache=not args.no_cache,
-        offline=True if args.offline else None,
-    )
-    result = client.detect(
-        args.image,
-        args.prompt,
-        kind=args.kind,
-        temperature=args.temperature,
-        max_size=args.max_size,
-        system_instruction=args.system_instruction,
-        structured=args.structured,
-    )
+    with warnings.catch_warnings():  # restores the filters and showwarning afterwards
+        # the model-support warning is also on the result: the summary prints it once
+        warnings.filterwarnings("ignore", category=ModelSupportWarning)
+        warnings.showwarning = _show_warning
+        client = Client(
+            model=args.model,
+            cache=not args.no_cache,
+            offline=True if args.offline else None,
+        )
+        result = client.detect(
+            args.image,
+            args.prompt,
+            kind=args.kind,
+            temperature=args.temperature,
+            max_size=args.max_size,
+            system_instruction=args.system_instruction,
+            structured=args.structured,
+        )
     written = []
     if args.out is not None or args.html is not None:
         picture = load_image(args.image)
