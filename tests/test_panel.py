@@ -441,3 +441,120 @@ def test_messages_are_escaped_and_never_show_the_key(monkeypatch):
     exc = GeminiRequestError(f"bad key {TEST_KEY} for <script>alert(1)</script>", status=400)
     shown = message_html(describe_error(exc))
     assert TEST_KEY not in shown and "<script>" not in shown and "&lt;script&gt;" in shown
+
+
+# -- display size, full-size download, escaping everywhere, no tracebacks ------------------------------
+
+
+def test_small_pictures_fill_the_column_within_the_height_cap(fake_gemini):
+    from spatial_nb.widgets.view import DISPLAY_MAX_HEIGHT_PX
+
+    panel = make_panel(image="cat")  # 451 x 300: shown up to 560 px high, so up to 842 px wide
+    cap = f"min(100%, {round(DISPLAY_MAX_HEIGHT_PX * 451 / 300)}px)"
+    assert f"width:{cap}" in panel.overlay.value  # the preview is scaled up, not shown at 451 px
+    click_run(panel)
+    assert f'class="snb-fit" style="width:{cap}' in panel.overlay.value
+    assert "width:100% !important" in panel.overlay.value  # the <svg> fills that box
+    tall = Image.new("RGB", (300, 1200), (0, 90, 0))  # a tall picture is bounded by height
+    panel.set_image(__import__("spatial_nb.widgets", fromlist=["ImageChoice"]).ImageChoice("upload", "tall.png", tall))
+    assert f"width:min(100%, {DISPLAY_MAX_HEIGHT_PX // 4}px)" in panel.overlay.value
+
+
+def _big_photo_bytes(size=(2400, 1600)) -> bytes:
+    img = Image.new("RGB", size, (40, 40, 40))
+    buf = io.BytesIO()
+    img.save(buf, "JPEG", quality=90)
+    return buf.getvalue()
+
+
+def test_full_size_overlay_png_is_made_on_demand_from_the_original(fake_gemini):
+    from spatial_nb.widgets import ImageChoice
+
+    panel = make_panel()
+    panel.set_image(ImageChoice("upload", "big.jpg", _big_photo_bytes()))
+    record = panel.run()
+    assert record.image_size == (2400, 1600) and record.picture.size == (1024, 683)
+    # the page stays light: the eager link is the display-size drawing and says so
+    assert "display size, 1024×683" in panel.downloads.value
+    assert panel.full_png_button.layout.display != "none" and "2400×1600" in panel.full_png_button.description
+    assert panel.full_png_link.value == ""
+    panel.full_png_button.click()
+    assert panel._png_runner.wait(60)
+    link = panel.full_png_link.value
+    found = re.search(r'download="big_boxes_run1_full\.png" href="data:image/png;base64,([^"]+)"', link)
+    assert found, link
+    full = Image.open(io.BytesIO(base64.b64decode(found.group(1)))).convert("RGB")
+    assert full.size == (2400, 1600)
+    # drawn on the original: the first box's left edge (x0 = 0.08) is coloured, its inside is the photo
+    x0, y_mid = round(0.08 * 2400), round(0.34 * 1600)
+    edge = full.getpixel((x0 + 1, y_mid))
+    assert max(edge) - min(edge) > 60, edge  # a saturated box colour, not the grey photo
+    assert full.getpixel((round(0.25 * 2400), y_mid)) == pytest.approx((40, 40, 40), abs=6)
+    # flipping to another run hides the link again; a small picture needs no button at all
+    panel.sample_picker.value = "cat.jpg"
+    panel.run()
+    assert panel.full_png_link.value == "" and panel.full_png_button.layout.display == "none"
+    assert "full size, 451×300" in panel.downloads.value
+
+
+def test_every_untrusted_string_is_escaped_in_every_html_widget(fake_gemini, tmp_path):
+    hostile = '<img src=x onerror=alert(1)>'
+    path = tmp_path / f"{hostile}.png"
+    Image.new("RGB", (120, 80), (10, 200, 10)).save(path)
+    fake_gemini.queue(Reply(json.dumps([{"box_2d": [100, 100, 500, 500], "label": hostile}])))
+    panel = make_panel()
+    panel.path_text.value = str(path)  # a hostile file name
+    assert panel.state.image.name == path.name
+    click_run(panel)
+    panel.model_box.value = f"gemini-{hostile}"  # a hostile model name: the model note, the raw prompt, the error
+    panel.kind_buttons.value = "masks"
+    panel.raw_toggle.value = True
+    fake_gemini.queue(Reply(status=404, error_message=f"model gemini-{hostile} not found"))
+    click_run(panel)
+    assert panel.message.value and "404" in panel.message.value
+    panel.model_box.value = "gemini-2.5-flash"
+    panel.kind_buttons.value = "points"
+    click_run(panel)
+    panel.history_picker.value = 0
+    panel.compare_picker.value = 1  # compare view titles carry the file name and the prompt
+    assert "snb-compare-view" in panel.overlay.value
+    shown = all_html(panel)
+    assert "<img src=x" not in shown and "onerror=alert(1)>" not in shown.replace("&gt;", "")
+    assert "&lt;img src=x onerror=alert(1)&gt;" in shown
+
+
+def test_error_paths_put_no_traceback_anywhere(fake_gemini, monkeypatch, caplog, capfd):
+    import logging
+    import threading
+
+    thread_errors = []
+    monkeypatch.setattr(threading, "excepthook", lambda args: thread_errors.append(args))
+    caplog.set_level(logging.INFO)
+    # missing key, 429 after retries, garbage answer, blocked, bad path, broken upload
+    monkeypatch.delenv("GOOGLE_API_KEY")
+    panel = Panel()
+    click_run(panel)
+    assert "No Gemini API key" in panel.message.value
+    monkeypatch.setenv("GOOGLE_API_KEY", TEST_KEY)
+    panel.client = make_client()
+    fake_gemini.queue(*[Reply(status=429, error_message="Resource has been exhausted")] * 3)
+    click_run(panel)
+    assert "429" in panel.message.value
+    fake_gemini.queue(Reply("no json here, sorry"))
+    click_run(panel)
+    assert "Nothing could be read" in panel.message.value
+    fake_gemini.queue(Reply(block_reason="SAFETY"))
+    panel.kind_buttons.value = "points"
+    click_run(panel)
+    assert "safety" in panel.message.value.lower()
+    panel.path_text.value = "/no/such/file.jpg"
+    assert "Image could not be read" in panel.message.value
+    panel.upload.value = ({"name": "broken.png", "type": "image/png", "size": 5, "content": memoryview(b"junk!"),
+                           "last_modified": datetime.datetime(2024, 1, 1, tzinfo=datetime.timezone.utc)},)
+    assert "Image could not be read" in panel.message.value
+    assert panel.run_button.disabled is False
+    out, err = capfd.readouterr()
+    assert "Traceback" not in out + err and "Exception" not in err, err
+    assert [r for r in caplog.records if r.exc_info or "Traceback" in r.getMessage()] == []
+    assert thread_errors == []
+    assert "Traceback" not in all_html(panel)

@@ -80,6 +80,14 @@ def _looks_like_safety(text: str) -> bool:
     return "safety" in low or "blocked" in low or "prohibited" in low or "block_reason" in low
 
 
+def _drop_prefix(text: str, title: str) -> str:
+    """``"No key: get one"`` -> ``"get one"`` when the title already says ``"No key"``."""
+    if text.lower().startswith(title.lower()):
+        rest = text[len(title):].lstrip(" :.-")
+        return rest[:1].upper() + rest[1:] if rest else text
+    return text
+
+
 def describe_error(exc: BaseException) -> PanelMessage:
     """Map an exception to a message saying what happened and what to do.
 
@@ -89,7 +97,7 @@ def describe_error(exc: BaseException) -> PanelMessage:
     """
     text = redact(str(exc).strip() or type(exc).__name__)
     if isinstance(exc, MissingKeyError):
-        return PanelMessage("error", "No Gemini API key", text, KEY_HELP)
+        return PanelMessage("error", "No Gemini API key", _drop_prefix(text, "No Gemini API key"), KEY_HELP)
     if isinstance(exc, ImageLoadError):
         return PanelMessage("error", "Image could not be read", text, "Pick another image or check the path/upload.")
     if isinstance(exc, OfflineCacheMiss):
@@ -102,9 +110,9 @@ def describe_error(exc: BaseException) -> PanelMessage:
         if status == 429:
             return PanelMessage(
                 "error", "Rate limit (HTTP 429)",
-                f"Gemini kept answering 'too many requests' after the retries: {text}",
-                "Wait a minute and click Run again, or check your quota and plan at "
-                "https://aistudio.google.com. Re-running the same settings later is cached.",
+                f"Gemini kept answering 'too many requests' after the retries. Its message: {text}",
+                "Wait a minute and click Run again (the panel stays usable), or check your quota "
+                "and plan at https://aistudio.google.com.",
             )
         if _looks_like_safety(text):
             return PanelMessage(

@@ -58,6 +58,7 @@ class RunRecord:
         elapsed_s: Seconds from click to answer.
         started_at: ``time.time()`` at the click.
         picture: The display-size upright PIL image the overlay is drawn on.
+        image_size: ``(width, height)`` of the upright original picture (the full-size overlay PNG's size).
     """
 
     number: int
@@ -68,6 +69,7 @@ class RunRecord:
     elapsed_s: float = 0.0
     started_at: float = field(default_factory=time.time)
     picture: Any = field(default=None, repr=False)  # display-size PIL image the overlay is drawn on
+    image_size: tuple[int, int] | None = None  # the upright original's (width, height)
 
     @property
     def ok(self) -> bool:

@@ -82,6 +82,30 @@ def _jpeg_data_url(picture: Any, quality: int = 85) -> str:
     return "data:image/jpeg;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
 
 
+def _fit_width_css(width: int, height: int, max_height_px: int = DISPLAY_MAX_HEIGHT_PX) -> str:
+    """CSS width that fills the column but keeps the height <= ``max_height_px`` (scales small pictures up)."""
+    return f"min(100%, {max(1, round(max_height_px * width / max(1, height)))}px)"
+
+
+#: Makes an overlay's <svg> fill its ``.snb-fit`` box (the box's width is set by ``_fit_width_css``).
+_FIT_CSS = "<style>.snb-fit > .snb-overlay, .snb-fit > .snb-overlay > svg{width:100% !important;max-width:100%;height:auto}</style>"
+
+
+def _fit(inner_html: str, size: tuple[int, int]) -> str:
+    """Wrap a picture's HTML in a box as wide as the column allows within the display height cap."""
+    return f'<div class="snb-fit" style="width:{_fit_width_css(*size)};line-height:0">{inner_html}</div>'
+
+
+def _human_bytes(n: int) -> str:
+    return f"{n / 1e6:.1f} MB" if n >= 1e6 else f"{max(1, round(n / 1e3))} kB"
+
+
+_LINK_STYLE = (
+    "display:inline-block;padding:4px 12px;border:1px solid #1976d2;border-radius:3px;"
+    "color:#1976d2;text-decoration:none;font-size:13px;line-height:1.6"
+)
+
+
 def _safe_stem(name: str) -> str:
     stem = os.path.splitext(os.path.basename(str(name)))[0]
     stem = re.sub(r"[^A-Za-z0-9_-]+", "_", stem).strip("_")
@@ -164,6 +188,9 @@ class Panel(W.VBox):
         self.runner = BackgroundRunner()
         self.last_error: BaseException | None = None
         self._picture: Any = None  # display-size PIL image of state.image
+        self._image_size: tuple[int, int] | None = None  # the original's upright (width, height)
+        self._png_runner = BackgroundRunner()  # the on-demand full-size overlay PNG
+        self._png_record: RunRecord | None = None  # the run the full-size PNG button is for
         self._overlay_cache: dict[int, str] = {}
         self._quiet = False  # True while the view itself sets widget values
         self._samples = _list_samples()
@@ -242,7 +269,13 @@ class Panel(W.VBox):
         self.warnings_view = W.HTML()
         self.request_view = W.HTML()
         self.downloads = W.HTML()
-        self.tabs = W.Tab(children=[self.json_view, self.raw_text_view, self.warnings_view, self.request_view, self.downloads])
+        self.full_png_button = W.Button(description="Make full-size overlay PNG", icon="image", layout=W.Layout(width="auto", display="none"))
+        self.full_png_link = W.HTML()
+        self.download_box = W.VBox([
+            self.downloads,
+            W.HBox([self.full_png_button, self.full_png_link], layout=W.Layout(align_items="center", margin="8px 0 0 0")),
+        ])
+        self.tabs = W.Tab(children=[self.json_view, self.raw_text_view, self.warnings_view, self.request_view, self.download_box])
         self.tabs.titles = ("Parsed JSON", "Raw text", "Warnings", "Request", "Download")
 
         # hooks for browser tests and custom CSS
@@ -254,6 +287,7 @@ class Panel(W.VBox):
             (self.status, "snb-status"), (self.message, "snb-message"), (self.overlay, "snb-overlay-view"),
             (self.history_picker, "snb-history"), (self.compare_picker, "snb-compare"), (self.tabs, "snb-tabs"),
             (self.raw_view, "snb-raw-prompt"), (self.raw_toggle, "snb-raw-toggle"),
+            (self.full_png_button, "snb-full-png"), (self.full_png_link, "snb-full-png-link"),
         ]:
             widget.add_class(cls)
 
@@ -307,6 +341,7 @@ class Panel(W.VBox):
         self.run_button.on_click(self._on_run_click)
         self.history_picker.observe(self._on_history_pick, names=["value"])
         self.compare_picker.observe(self._on_compare_pick, names=["value"])
+        self.full_png_button.on_click(self._on_full_png_click)
 
     # ------------------------------------------------------------------------------------------
     # messages
@@ -362,6 +397,7 @@ class Panel(W.VBox):
         shown = picture.copy()
         shown.thumbnail((DISPLAY_MAX_SIDE, DISPLAY_MAX_SIDE))
         self._picture = shown
+        self._image_size = (width, height)
         self.state.image = choice
         self._show_message(None)
         self.image_info.value = (
@@ -378,7 +414,7 @@ class Panel(W.VBox):
             return
         self.overlay.value = (
             f'<div class="snb-preview"><img alt="{esc(self.state.image.name)}" src="{_jpeg_data_url(self._picture)}" '
-            f'style="max-width:100%;max-height:{DISPLAY_MAX_HEIGHT_PX}px;display:block"></div>'
+            f'style="width:{_fit_width_css(*self._picture.size)};height:auto;display:block"></div>'
         )
 
     @_guard
@@ -480,7 +516,7 @@ class Panel(W.VBox):
             return False
         record = RunRecord(
             number=s.next_number(), image=s.image,
-            settings={**kwargs, "fov_degrees": s.fov_degrees}, picture=self._picture,
+            settings={**kwargs, "fov_degrees": s.fov_degrees}, picture=self._picture, image_size=self._image_size,
         )
 
         def on_start() -> None:
@@ -629,6 +665,7 @@ class Panel(W.VBox):
         return cached
 
     def _show_record(self, record: RunRecord | None) -> None:
+        self._offer_full_png(record)
         if record is None or not record.ok:
             self._show_preview()
             for view in (self.json_view, self.raw_text_view, self.warnings_view, self.request_view, self.downloads):
@@ -636,18 +673,19 @@ class Panel(W.VBox):
             return
         self._fill_tabs(record)  # first: the tabs stay readable even if drawing fails
         other_index = self.compare_picker.value
-        main = f'<div class="snb-overlay-main">{self.overlay_html(record)}</div>'
+        main = f'<div class="snb-overlay-main">{_fit(self.overlay_html(record), record.picture.size)}</div>'
         if other_index is not None and 0 <= other_index < len(self.state.history):
             other = self.state.history[other_index]
             cell = '<div style="flex:1 1 0;min-width:0"><div style="font-size:12px;color:#555">{}</div>{}</div>'
             self.overlay.value = (
                 '<div class="snb-compare-view" style="display:flex;gap:8px;align-items:flex-start">'
                 + cell.format(esc(record.title()), main)
-                + cell.format(esc(other.title()), self.overlay_html(other))
+                + cell.format(esc(other.title()), _fit(self.overlay_html(other), other.picture.size))
                 + "</div>"
+                + _FIT_CSS
             )
         else:
-            self.overlay.value = main
+            self.overlay.value = main + _FIT_CSS
 
     def _fill_tabs(self, record: RunRecord) -> None:
         res = record.result
@@ -679,17 +717,86 @@ class Panel(W.VBox):
     def _downloads_html(self, record: RunRecord) -> str:
         from ..draw import draw
 
-        stem = f"{_safe_stem(record.image.name)}_{record.settings.get('kind', 'result')}_run{record.number}"
+        stem = self._stem(record)
+        shown_w, shown_h = record.picture.size
+        full = record.image_size or record.picture.size
         links = []
         try:
             buf = io.BytesIO()
             draw(record.picture, record.result, **self._style(record)).save(buf, "PNG")
             png_url = "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
-            links.append(f'<a download="{esc(stem)}.png" href="{png_url}">Overlay PNG</a>')
+            what = "full size" if tuple(full) == (shown_w, shown_h) else "display size"
+            links.append(
+                f'<a download="{esc(stem)}.png" href="{png_url}" style="{_LINK_STYLE}">Overlay PNG '
+                f"({what}, {shown_w}×{shown_h}, {_human_bytes(len(buf.getvalue()))})</a>"
+            )
         except Exception as exc:  # noqa: BLE001 - one failed download must not hide the other
             log.debug("overlay PNG failed", exc_info=True)
             links.append(f"<span>Overlay PNG unavailable: {esc(type(exc).__name__)}: {esc(exc)}</span>")
         json_bytes = record.result.to_json(indent=2).encode("utf-8")
         json_url = "data:application/json;base64," + base64.b64encode(json_bytes).decode("ascii")
-        links.append(f'<a download="{esc(stem)}.json" href="{json_url}">Result JSON</a>')
-        return '<div class="snb-downloads" style="display:flex;gap:16px">' + "".join(links) + "</div>"
+        links.append(
+            f'<a download="{esc(stem)}.json" href="{json_url}" style="{_LINK_STYLE}">Result JSON '
+            f"({_human_bytes(len(json_bytes))})</a>"
+        )
+        return '<div class="snb-downloads" style="display:flex;flex-wrap:wrap;gap:12px">' + "".join(links) + "</div>"
+
+    @staticmethod
+    def _stem(record: RunRecord) -> str:
+        return f"{_safe_stem(record.image.name)}_{record.settings.get('kind', 'result')}_run{record.number}"
+
+    def _offer_full_png(self, record: RunRecord | None) -> None:
+        """Show the full-size PNG button when the original is larger than the shown picture."""
+        self._png_record = record
+        self.full_png_link.value = ""
+        full = record.image_size if record is not None and record.ok else None
+        if full is None or tuple(full) == tuple(record.picture.size):
+            self.full_png_button.layout.display = "none"
+            return
+        self.full_png_button.layout.display = ""
+        self.full_png_button.disabled = False
+        self.full_png_button.description = f"Make full-size overlay PNG ({full[0]}×{full[1]})"
+
+    def full_overlay_png(self, record: RunRecord | None = None) -> bytes:
+        """The overlay drawn with ``snb.draw`` on the original picture of a run, as PNG bytes.
+
+        The Download tab's link is drawn on the display-size picture (a light page); this is
+        the full-resolution file, made on demand (about 3 s and 25 MB for a 12-megapixel photo).
+        """
+        from ..draw import draw
+        from ..images import load_image
+
+        record = record or self.state.current
+        if record is None or not record.ok:
+            raise ValueError("no successful run to draw")
+        buf = io.BytesIO()
+        draw(load_image(record.image.value), record.result, **self._style(record)).save(buf, "PNG")
+        return buf.getvalue()
+
+    @_guard
+    def _on_full_png_click(self, _button: Any = None) -> None:
+        record = self._png_record
+        if record is None:
+            return
+
+        def on_start() -> None:
+            self.full_png_button.disabled = True
+            self.full_png_link.value = '<span style="color:#555">Drawing on the original picture…</span>'
+
+        def on_done(outcome: Outcome) -> None:
+            if self._png_record is not record:
+                return  # the user flipped to another run meanwhile
+            self.full_png_button.disabled = False
+            if outcome.error is not None:
+                self.full_png_link.value = ""
+                self._show_exception(outcome.error)
+                return
+            data: bytes = outcome.value
+            url = "data:image/png;base64," + base64.b64encode(data).decode("ascii")
+            width, height = record.image_size or record.picture.size
+            self.full_png_link.value = (
+                f'<a class="snb-full-png-a" download="{esc(self._stem(record))}_full.png" href="{url}" '
+                f'style="{_LINK_STYLE}">Overlay PNG (full size, {width}×{height}, {_human_bytes(len(data))})</a>'
+            )
+
+        self._png_runner.start(functools.partial(self.full_overlay_png, record), on_done=on_done, on_start=on_start)
