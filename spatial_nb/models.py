@@ -68,8 +68,10 @@ class ModelProfile:
             (``thinking_level=thinking_value``) or ``"none"`` (send no thinking config).
         thinking_value: 0, the minimum budget (128), or the level name (``"low"``, ``"minimal"``).
         kinds: The kinds the model is documented to handle.
-        temperature: Recommended temperature.
-        max_objects: Default cap on the number of objects asked for (boxes).
+        temperature: Recommended temperature (for reference: ``detect`` sends its own
+            ``temperature`` argument, 0.5 unless given).
+        max_objects: Cap on the number of objects written into the default boxes system
+            instruction ("Limit to 25 objects.").
         structured_helps: Whether ``structured=True`` was reported to help this model.
         notes: One line for humans (shown in the panel's model picker).
         sources: ``{fact: "source, retrieved YYYY-MM-DD"}``.

@@ -80,13 +80,29 @@ def _check_kind(kind: str) -> str:
     return kind
 
 
-def system_instruction(kind: str = "boxes") -> str:
+#: The object cap written into the boxes instruction (the cookbook's number).
+DEFAULT_MAX_BOXES = 25
+
+
+def system_instruction(kind: str = "boxes", max_objects: int | None = None) -> str:
     """The default system instruction for ``kind``.
+
+    Args:
+        kind: ``"boxes"``, ``"masks"``, ``"points"`` or ``"boxes3d"``.
+        max_objects: For boxes, the cap on objects to ask for (default 25, the cookbook's;
+            a model profile's ``max_objects`` sets it per model).
 
     >>> system_instruction("boxes").startswith("Return bounding boxes as a JSON array")
     True
+    >>> "Limit to 40 objects." in system_instruction("boxes", max_objects=40)
+    True
     """
-    return SYSTEM_INSTRUCTIONS[_check_kind(kind)]
+    text = SYSTEM_INSTRUCTIONS[_check_kind(kind)]
+    if kind == "boxes" and max_objects is not None and max_objects != DEFAULT_MAX_BOXES:
+        if isinstance(max_objects, bool) or not isinstance(max_objects, int) or max_objects < 1:
+            raise ValueError(f"max_objects must be a positive whole number, got {max_objects!r}")
+        text = text.replace(f"Limit to {DEFAULT_MAX_BOXES} objects.", f"Limit to {max_objects} objects.")
+    return text
 
 
 def template(kind: str = "boxes", target: str = "items", label_with: str | None = None) -> str:
@@ -152,6 +168,11 @@ def resolve_thinking(thinking: Any, profile: models.ModelProfile) -> dict[str, A
     raise TypeError(f"thinking must be None, False, int, str or dict, got {type(thinking).__name__}")
 
 
+def system_instruction_for(kind: str, profile: models.ModelProfile) -> str:
+    """The default system instruction for ``kind`` on the model of ``profile`` (its object cap)."""
+    return system_instruction(kind, max_objects=profile.max_objects)
+
+
 def generation_config(
     kind: str = "boxes",
     *,
@@ -174,7 +195,7 @@ def generation_config(
     """
     _check_kind(kind)
     prof = model if isinstance(model, models.ModelProfile) else models.profile(model)
-    si = SYSTEM_INSTRUCTIONS[kind] if system_instruction is None else system_instruction
+    si = system_instruction_for(kind, prof) if system_instruction is None else system_instruction
     cfg: dict[str, Any] = {}
     if si:
         cfg["system_instruction"] = si

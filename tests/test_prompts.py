@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 
+from PIL import Image
+
 import pytest
 
 from spatial_nb.prompts import KIND_TITLES, KINDS, generation_config, raw_prompt, system_instruction, template
@@ -86,3 +88,16 @@ def test_raw_prompt_shows_everything_sent():
         "masks", model="gemini-2.5-pro", temperature=0.2).items() if k != "system_instruction"}
     with pytest.raises(TypeError, match="temprature"):
         raw_prompt("x", temprature=1)
+
+
+def test_profile_max_objects_reaches_the_boxes_instruction(fake_gemini):
+    # A profile override of max_objects changes the cap the model is told, and the cache key.
+    from spatial_nb import Client
+
+    client = Client(profile_overrides={"max_objects": 40})
+    img = Image.new("RGB", (64, 48), "white")
+    client.detect(img, "Detect the cups")
+    Client().detect(img, "Detect the cups")
+    sent = [r.system_instruction for r in fake_gemini.generate_requests()]
+    assert len(sent) == 2  # the second client did not hit the first one's cache entry
+    assert "Limit to 40 objects." in sent[0] and "Limit to 25 objects." in sent[1]
