@@ -554,7 +554,8 @@ class _Plan:
                     f"{name} rejected the thinking setting that was sent ({sent}): {detail}. "
                     "Change it per call with detect(..., thinking='low') (a thinking_level), "
                     "thinking=128 (a thinking_budget) or thinking=False (send none), or for every "
-                    "call with Client(profile_overrides={'thinking': 'level', 'thinking_value': 'low'})"
+                    "call with Client(profile_overrides={'thinking': 'level', 'thinking_value': 'low'}); "
+                    "on the command line: --thinking low | 128 | off"
                 )
             elif code == 400:
                 msg = f"Gemini rejected the request (HTTP 400 {status}) for {name}: {detail}"

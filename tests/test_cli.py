@@ -141,3 +141,27 @@ def test_subprocess_without_key_exits_1_with_one_line(photo, tmp_path):
     lines = proc.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("spatial-nb: No Gemini API key")
     assert "Traceback" not in proc.stderr
+
+
+@pytest.mark.parametrize(
+    "flag, expected",
+    [
+        ("off", None),                         # no thinking config at all
+        ("256", {"thinking_budget": 256}),     # a budget
+        ("low", {"thinking_level": "LOW"}),    # a level (the SDK sends enum names upper-case)
+    ],
+)
+def test_thinking_flag_reaches_the_request(fake_gemini, tmp_path, flag, expected):
+    # --thinking is what the 400-about-thinking message tells CLI users to change.
+    from PIL import Image
+
+    img = tmp_path / "a.png"
+    Image.new("RGB", (32, 24), "white").save(img)
+    assert main(["detect", str(img), "Detect things", "--thinking", flag]) == 0
+    sent = fake_gemini.generate_requests()[-1].generation_config
+    got = sent.get("thinkingConfig")
+    if expected is None:
+        assert got is None
+    else:
+        (key, value), = expected.items()
+        assert str(got[key]).upper() == str(value).upper()

@@ -30,8 +30,20 @@ def _temperature(text: str) -> float:
     return value
 
 
+def _thinking(text: str) -> int | str | bool:
+    """``off`` -> False (no thinking config), a whole number -> budget, a word -> level."""
+    value = text.strip().lower()
+    if value in ("off", "none"):
+        return False
+    if value.lstrip("-").isdigit():
+        return int(value)
+    if not value.isalpha():
+        raise argparse.ArgumentTypeError(f"expected off, a token budget or a level name, got {text!r}")
+    return value
+
+
 def add_request_options(parser: argparse.ArgumentParser) -> None:
-    """Add ``--kind``, ``--model``, ``--temperature`` and ``--max-size`` (Client.detect's defaults)."""
+    """Add ``--kind``, ``--model``, ``--temperature``, ``--max-size`` and ``--thinking`` (Client.detect's defaults)."""
     from ..prompts import KINDS
 
     parser.add_argument("--kind", choices=KINDS, default="boxes", help="answer format (default: boxes)")
@@ -40,4 +52,9 @@ def add_request_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--max-size", type=_max_size, default=640, metavar="{640,1024,original}",
         help="longest side sent to the model in pixels, or 'original' (default: 640)",
+    )
+    parser.add_argument(
+        "--thinking", type=_thinking, default=None, metavar="{off,BUDGET,LEVEL}",
+        help="override the model's thinking setting: off, a thinking_budget such as 128, "
+        "or a thinking_level such as low (default: the model profile's)",
     )

@@ -104,6 +104,7 @@ def run(args: argparse.Namespace) -> int:
             max_size=args.max_size,
             system_instruction=args.system_instruction,
             structured=args.structured,
+            thinking=args.thinking,
         )
     written = []
     if args.out is not None or args.html is not None:
