@@ -93,6 +93,8 @@ def run(args: argparse.Namespace) -> int:
 
     common = dict(out=args.out, model=args.model, temperature=args.temperature, max_size=args.max_size,
                   progress=args.progress, recursive=args.recursive)
+    if args.thinking is not None:
+        common["thinking"] = args.thinking
     if args.batch_api:
         from ..batch.batch_api import run_batch_api
 
