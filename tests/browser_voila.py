@@ -20,7 +20,10 @@ from collections import deque
 from pathlib import Path
 from urllib.parse import urlparse
 
-__all__ = ["CHROMIUM", "CHROMIUM_ARGS", "free_port", "VoilaServer", "launch_chromium", "LOCAL_HOSTS", "require"]
+__all__ = [
+    "CHROMIUM", "CHROMIUM_ARGS", "free_port", "VoilaServer", "launch_chromium", "LOCAL_HOSTS", "require",
+    "upload_file", "data_url_bytes",
+]
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -193,3 +196,24 @@ def launch_chromium(playwright, profile_dir: Path):
     ctx.on("requestfailed", net.on_failed)
     ctx.on("response", net.on_response)
     return ctx, net
+
+
+def upload_file(page, button_selector: str, path: Path) -> None:
+    """Pick ``path`` in an ipywidgets ``FileUpload`` the way a user does.
+
+    The widget's ``<input type=file>`` is never attached to the page (its button calls
+    ``input.click()``), so ``set_input_files`` on a selector cannot reach it; the file chooser
+    that the click opens can.
+    """
+    with page.expect_file_chooser() as chooser:
+        page.click(button_selector)
+    chooser.value.set_files(str(path))
+
+
+def data_url_bytes(href: str, mime: str) -> bytes:
+    """The bytes of a ``data:<mime>;base64,...`` URL (asserting the mime type)."""
+    import base64
+
+    head, _, payload = href.partition(",")
+    assert head == f"data:{mime};base64", head
+    return base64.b64decode(payload)

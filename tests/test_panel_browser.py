@@ -9,15 +9,19 @@ A screenshot goes to ``test-artifacts/panel_browser.png``.
 
 from __future__ import annotations
 
+import io
 import os
 import time
 from urllib.parse import urlparse
 
 import pytest
 
-from spatial_nb import prompts
+from PIL import Image
 
-from .browser_voila import CHROMIUM, LOCAL_HOSTS, REPO, VoilaServer, launch_chromium, require
+from spatial_nb import prompts
+from spatial_nb.result import Result
+
+from .browser_voila import CHROMIUM, LOCAL_HOSTS, REPO, VoilaServer, data_url_bytes, launch_chromium, require, upload_file
 from .conftest import TEST_KEY
 from .fake_gemini import Reply
 
@@ -154,6 +158,47 @@ def test_panel_in_voila_and_chromium(tmp_path, fake_gemini):
                 f"(1.5 s of it the fake server's delay), cache hit {cached_s * 1000:.0f} ms"
             )
             page.screenshot(path=str(ARTIFACTS / "panel_browser_cached.png"), full_page=True)
+
+            # 7. the 451x300 cat fills the column up to the height cap (it was shown at 451 px)
+            svg_box = page.locator(".snb-overlay-view svg").first.bounding_box()
+            print(f"overlay of the 451x300 cat shown at {svg_box['width']:.0f}x{svg_box['height']:.0f} px")
+            assert svg_box["width"] > 600 and svg_box["height"] <= 561
+
+            # 8. the download links are data URLs: the overlay PNG and the Result JSON of the shared format
+            page.click(".snb-tabs .lm-TabBar-tab:has-text('Download')")
+            hrefs = [a.get_attribute("href") for a in page.locator(".snb-downloads a").all()]
+            png = Image.open(io.BytesIO(data_url_bytes(hrefs[0], "image/png")))
+            assert png.format == "PNG" and png.size == (451, 300)
+            res = Result.from_json(data_url_bytes(hrefs[1], "application/json"))
+            assert res.labels == ["left eye", "right eye"] and res.image_size is not None
+
+            # 9. upload a big photo of one's own: previewed, run, then the full-size overlay PNG on demand
+            photo = tmp_path / "holiday photo.jpg"
+            Image.new("RGB", (1600, 1200), (30, 90, 160)).save(photo, quality=90)
+            upload_file(page, ".snb-upload", photo)
+            page.wait_for_function(
+                "() => document.querySelector('.snb-overlay-view img')?.alt === 'holiday photo.jpg'", timeout=30_000
+            )
+            page.click(".snb-kind button:has-text('2D bounding boxes')")
+            page.wait_for_selector(".snb-kind button.mod-active:has-text('2D bounding boxes')")
+            page.click(".snb-run")
+            page.wait_for_function(
+                "() => document.querySelector('.snb-status').textContent.includes('3 items')", timeout=60_000
+            )
+            page.click(".snb-full-png")
+            page.wait_for_selector(".snb-full-png-a", timeout=60_000)
+            full = Image.open(io.BytesIO(data_url_bytes(page.get_attribute(".snb-full-png-a", "href"), "image/png")))
+            assert full.size == (1600, 1200)
+            page.screenshot(path=str(ARTIFACTS / "panel_browser_upload.png"), full_page=True)
+
+            # 10. a bad path: a message in the panel, the picture stays, no traceback on the page
+            page.fill(".snb-path input", "/no/such/<b>picture</b>.jpg")
+            page.press(".snb-path input", "Enter")
+            page.wait_for_selector(".snb-message .snb-msg", timeout=30_000)
+            assert "Image could not be read" in page.inner_text(".snb-message")
+            assert "<b>picture</b>" in page.inner_text(".snb-message")  # shown as text, not markup
+            assert page.locator(".snb-message b:has-text('picture')").count() == 0
+            assert "Traceback" not in page.content()
         except Exception:
             page.screenshot(path=str(ARTIFACTS / "panel_browser_failure.png"), full_page=True)
             print("Voilà log tail:\n" + "\n".join(list(voila.log)[-40:]))
