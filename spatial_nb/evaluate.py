@@ -227,13 +227,15 @@ class AccuracyCard:
 
     # -- pictures -------------------------------------------------------------------------
     def worst_images_grid(self, images_root: str | os.PathLike, n: int = 6, columns: int = 3, width: float = 12.0):
-        """A matplotlib figure of the ``n`` worst images: predictions drawn (spatial_nb.draw
-        when available), ground truth outlined in green, the reasons in each title.
+        """A matplotlib figure of the ``n`` worst images: ground truth outlined in green, each
+        prediction coloured by its outcome (blue = matched, red = false positive, orange = label
+        not in the ground truth), the reasons in each title and a legend below.
 
         Args:
             images_root: Folder the image names are relative to.
         """
         import matplotlib.pyplot as plt
+        from matplotlib.patches import Patch
         from PIL import Image, ImageDraw, ImageOps
 
         rows = self.worst(n)
@@ -241,31 +243,46 @@ class AccuracyCard:
             raise SpatialNBError("no evaluated images to show")
         columns = max(1, min(columns, len(rows)))
         nrows = math.ceil(len(rows) / columns)
-        fig, axes = plt.subplots(nrows, columns, figsize=(width, width / columns * nrows * 0.9), squeeze=False)
+        fig, axes = plt.subplots(nrows, columns, figsize=(width, width / columns * nrows * 0.9 + 0.4), squeeze=False)
         for ax in axes.flat:
             ax.axis("off")
         for ax, row in zip(axes.flat, rows):
             with Image.open(Path(images_root) / row.name) as opened:
                 img = ImageOps.exif_transpose(opened).convert("RGB")
+            canvas = ImageDraw.Draw(img)  # truth first, predictions on top of it
+            for item in self._ground_truth.get(row.name, Result()):
+                if item.box is not None:
+                    canvas.rectangle(_closed(item.xyxy(*img.size)), outline=_GT_COLOR, width=2)
             pred = self._predictions.get(row.name, Result())
+            # one colour per outcome: the outcome's position in _OUTCOME_COLORS poses as the index
+            marked = [
+                Item(it.label, box=it.box, extra={"index": list(_OUTCOME_COLORS).index(outcome)})
+                for it, outcome in zip(pred.boxes(), row.pred_outcomes)
+            ]
             try:
                 from .draw import draw as snb_draw
 
-                img = snb_draw(img, pred)
+                img = snb_draw(img, marked, color_by="index", palette=list(_OUTCOME_COLORS.values()))
             except ImportError:
                 canvas = ImageDraw.Draw(img)
-                for item, outcome in zip(pred.boxes(), row.pred_outcomes):
-                    color = (0, 160, 255) if outcome == "tp" else (255, 40, 40)
+                for item in marked:
+                    color = list(_OUTCOME_COLORS.values())[item.extra["index"]]
                     canvas.rectangle(_closed(item.xyxy(*img.size)), outline=color, width=3)
-            canvas = ImageDraw.Draw(img)
-            for item in self._ground_truth.get(row.name, Result()):
-                if item.box is not None:
-                    canvas.rectangle(_closed(item.xyxy(*img.size)), outline=(0, 220, 0), width=2)
             ax.imshow(img)
-            reasons = "\n".join(row.notes[:3])
+            reasons = "\n".join(row.notes[:3]) + (f"\n(+{len(row.notes) - 3} more)" if len(row.notes) > 3 else "")
             ax.set_title(f"{row.name}  F1 {row.f1:.2f}\n{reasons}", fontsize=8, loc="left")
-        fig.tight_layout()
+        legend = [Patch(edgecolor=tuple(c / 255 for c in _GT_COLOR), facecolor="none", label="ground truth")]
+        legend += [Patch(color=tuple(c / 255 for c in color), label=_OUTCOME_NAMES[o]) for o, color in _OUTCOME_COLORS.items()]
+        fig.tight_layout(rect=(0, 0.05, 1, 1))
+        fig.legend(handles=legend, loc="lower center", ncol=len(legend), fontsize=8, frameon=False)
         return fig
+
+
+#: Colours of the worst-images grid (RGB): truth, and each prediction outcome.
+_GT_COLOR = (0, 200, 0)
+_OUTCOME_COLORS = {"tp": (0, 110, 255), "fp": (230, 20, 20), "unmapped": (255, 150, 0)}
+_OUTCOME_NAMES = {"tp": "prediction: matched", "fp": "prediction: false positive",
+                  "unmapped": "prediction: label not in ground truth"}
 
 
 def _closed(xyxy: tuple[int, int, int, int] | None) -> tuple[int, int, int, int]:

@@ -91,7 +91,14 @@ def test_card_text_html_and_grid(tmp_path, predictions):
     html = card._repr_html_()
     assert "<script>" not in html and "&lt;script&gt;" in html
     fig = card.worst_images_grid(tmp_path, n=1)
-    assert len([ax for ax in fig.axes if ax.images]) == 1
+    (ax,) = [ax for ax in fig.axes if ax.images]
+    pixels = ax.images[0].get_array()
+    # predictions are coloured by outcome, drawn over the green truth: A matched (blue), B's box
+    # called "circle" (red), the truth E that nothing found stays green
+    assert tuple(pixels[100, 50]) == (0, 110, 255)
+    assert tuple(pixels[350, 350]) == (230, 20, 20)
+    assert tuple(pixels[290, 200]) == (0, 200, 0)
+    assert {t.get_text() for t in fig.legends[0].get_texts()} >= {"ground truth", "prediction: false positive"}
 
 
 def test_mapping_by_name_and_missing_images(predictions):
