@@ -27,12 +27,14 @@ class FakeBatchAPI:
         files: ``{"files/name": bytes}`` uploaded or produced.
         inner_requests: The per-image requests the jobs carried (RecordedRequest each).
         final_state: State a job ends in (``BATCH_STATE_SUCCEEDED`` unless a test changes it).
+        extra_response_fields: Merged into every answer (fields a newer API might add).
     """
 
     def __init__(self, server: FakeGemini, polls_before_done: int = 1):
         self.server = server
         self.polls_before_done = polls_before_done
         self.final_state = "BATCH_STATE_SUCCEEDED"
+        self.extra_response_fields: dict[str, Any] = {}
         self.jobs: dict[str, dict[str, Any]] = {}
         self.files: dict[str, bytes] = {}
         self.inner_requests: list[RecordedRequest] = []
@@ -120,7 +122,8 @@ class FakeBatchAPI:
             if reply.status >= 400:
                 entry["error"] = {"code": reply.status, "message": reply.error_message or f"fake error {reply.status}"}
             else:
-                entry["response"] = _response_body(reply, reply.text, reply.finish_reason, job["model"])
+                entry["response"] = {**_response_body(reply, reply.text, reply.finish_reason, job["model"]),
+                                     **self.extra_response_fields}
             answers.append((key, entry))
         job["state"] = self.final_state
         if self.final_state != "BATCH_STATE_SUCCEEDED":

@@ -6,8 +6,8 @@ import json
 
 import pytest
 
-from spatial_nb.batch import read_records, run_batch_api, run_folder
-from spatial_nb.errors import GeminiRequestError
+from spatial_nb.batch import load_results, read_records, run_batch_api, run_folder
+from spatial_nb.errors import GeminiRequestError, SpatialNBError
 
 from .fake_batch import FakeBatchAPI
 from .fake_gemini import Reply
@@ -89,3 +89,27 @@ def test_batch_api_failed_job_and_cache_skip(tmp_path, fake_gemini, batch_api):
     assert [k for k, _ in job["requests"]] == ["img002.png", "img003.png", "sub/img000.png"]
     records = list(read_records(tmp_path / "out"))
     assert [(r["path"], r["result"]["cached"]) for r in records] == [("img001.png", True)]
+
+
+def test_file_mode_reads_answers_with_fields_this_sdk_does_not_know(tmp_path, fake_gemini, batch_api):
+    make_images(tmp_path / "imgs", 3)
+    fake_gemini.default = Script(throttled=())
+    batch_api.extra_response_fields = {"fieldFromTheFuture": {"x": 1}}  # strict SDK types refuse it
+    summary = batch(tmp_path / "imgs", tmp_path / "out", use_file=True)
+    assert summary.done == 3 and summary.errors == 0
+    res = load_results(tmp_path / "out")["img002.png"]
+    assert res.labels == ["thing 2", "corner"] and res.finish_reason == "STOP"
+    assert res.usage["total_tokens"] > 0
+
+
+def test_file_mode_names_the_sdk_version_when_its_converter_is_gone(tmp_path, fake_gemini, batch_api, monkeypatch):
+    from google.genai import batches, version
+
+    make_images(tmp_path / "imgs", 2)
+    fake_gemini.default = Script(throttled=())
+    monkeypatch.delattr(batches, "_InlinedRequest_to_mldev")
+    with pytest.raises(SpatialNBError) as err:
+        batch(tmp_path / "imgs", tmp_path / "out", use_file=True)
+    message = str(err.value)
+    assert f"google-genai {version.__version__}" in message and "use_file=False" in message
+    assert "\n" not in message and batch_api.jobs == {}  # nothing submitted

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import time
 from collections.abc import Callable, Iterable
 from pathlib import Path
@@ -59,13 +60,37 @@ def build_requests(plans: dict[str, Any]) -> list[Any]:
     ]
 
 
-def _rest_request(api_client: Any, request: Any) -> dict[str, Any]:
-    """The REST JSON (``GenerateContentRequest``) of one inlined request, for the JSONL file."""
-    from google.genai import _common, batches
+def _sdk_version() -> str:
+    try:
+        from google.genai import version
 
-    converted = batches._InlinedRequest_to_mldev(api_client, request)  # same conversion as inline
-    converted = _common.encode_unserializable_types(_common.convert_to_dict(converted))
-    body = converted["request"]
+        return version.__version__
+    except (ImportError, AttributeError):  # pragma: no cover - very old or odd installs
+        return "unknown"
+
+
+def _rest_request(sdk: Any, request: Any) -> dict[str, Any]:
+    """The REST JSON (``GenerateContentRequest``) of one inlined request, for the JSONL file.
+
+    The SDK has no public way to turn typed requests into the REST JSON the request file
+    needs, so this borrows the converter ``batches.create`` itself applies to inline requests
+    (same nesting of system instruction, safety and generation settings). If a google-genai
+    release moves it, the error says so and points at inline requests (``use_file=False``).
+    """
+    try:
+        from google.genai import _common, batches
+
+        converted = batches._InlinedRequest_to_mldev(sdk._api_client, request)  # same conversion as inline
+        converted = _common.encode_unserializable_types(_common.convert_to_dict(converted))
+        body = converted["request"]
+    except (ImportError, AttributeError, TypeError, KeyError) as exc:
+        raise SpatialNBError(
+            f"google-genai {_sdk_version()} cannot build the Batch API request file: its internal "
+            f"request converter (google.genai.batches._InlinedRequest_to_mldev) is missing or changed "
+            f"({type(exc).__name__}: {exc}). Send inline requests instead (run_batch_api(..., use_file=False); "
+            "the API takes up to 20 MB inline per job, so split a bigger folder) or install the tested "
+            'SDK: pip install "google-genai>=3.6,<4"'
+        ) from None
     body.pop("model", None)
     return body
 
@@ -94,7 +119,7 @@ def _submit(sdk: Any, model: str, requests: list[Any], names: list[str], out: Pa
         jsonl = out / "batch_requests.jsonl"
         with jsonl.open("w", encoding="utf-8") as fh:
             for name, request in zip(names, requests):
-                fh.write(json.dumps({"key": name, "request": _rest_request(sdk._api_client, request)}) + "\n")
+                fh.write(json.dumps({"key": name, "request": _rest_request(sdk, request)}) + "\n")
         uploaded = sdk.files.upload(
             file=str(jsonl), config=types.UploadFileConfig(display_name=display_name, mime_type="jsonl")
         )
@@ -137,14 +162,29 @@ def _responses(sdk: Any, job: Any, keys: list[str]) -> Iterable[tuple[str, Any, 
 
 
 def _response_from_rest(body: dict[str, Any], types: Any) -> Any:
+    """One answer line of a result file (REST ``GenerateContentResponse`` JSON) as an object
+    ``client._read_response`` reads: the SDK type when it validates, else the JSON as-is
+    (fields this SDK release does not know yet make the strict SDK types refuse the answer)."""
     try:
-        from google.genai import batches
-
-        return types.GenerateContentResponse._from_response(
-            response=batches._GenerateContentResponse_from_mldev(body), kwargs={}
-        )
-    except (ImportError, AttributeError):  # pragma: no cover - SDK internals moved
         return types.GenerateContentResponse.model_validate(body)
+    except ValueError:  # pydantic.ValidationError
+        return _RestObject.wrap(body)
+
+
+class _RestObject:
+    """Read-only attribute view of REST JSON with snake_case names (``finishReason`` -> ``finish_reason``)."""
+
+    def __init__(self, data: dict[str, Any]):
+        for key, value in data.items():
+            setattr(self, re.sub(r"(?<!^)(?=[A-Z])", "_", key).lower(), self.wrap(value))
+
+    @classmethod
+    def wrap(cls, value: Any) -> Any:
+        if isinstance(value, dict):
+            return cls(value)
+        if isinstance(value, list):
+            return [cls.wrap(v) for v in value]
+        return value
 
 
 def _error_text(error: Any) -> str:
