@@ -3,7 +3,12 @@
 * Throughput: 64 images, 200 ms simulated latency per request, concurrency 8. The ideal is
   64 / 8 x 0.2 s = 1.6 s; target: wall time <= 1.3x the ideal.
 * Memory: tracemalloc peak while labelling 2,000 small images <= 1.2x the peak for 200
-  (results stream to disk, so memory must not grow with the folder).
+  (results stream to disk, so memory must not grow with the folder). The peaks are small
+  (~1 MB: requests in flight plus SDK garbage between the runner's periodic collections), so
+  one run of each is noise (single-shot ratios 0.97-1.21 were seen): each size runs
+  ``MEMORY_ROUNDS`` times, interleaved, every run with a fresh answer cache (so each one sends
+  every request; a shared cache would turn repeats into cache replays), and the verdict is the
+  ratio of the median peaks. Keeping results in a list would add ~3 KB per image (~5 MB).
 
 The fake server runs in a child process (``tests/fake_gemini.py``), so its work and memory
 do not count; the real google-genai SDK sends every request over HTTP. Prints the figures and
@@ -12,7 +17,9 @@ PASS/FAIL, exits 1 on any FAIL. Run: ``python benchmarks/batch.py``
 
 from __future__ import annotations
 
+import gc
 import os
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -27,6 +34,7 @@ from PIL import Image  # noqa: E402
 
 WALL_TARGET = 1.3
 MEMORY_TARGET = 1.2
+MEMORY_ROUNDS = 3
 LATENCY_S = 0.2
 
 
@@ -82,29 +90,39 @@ def main() -> int:
           f"(ideal {ideal:.2f} s) -> {ratio:.2f}x ideal (target <= {WALL_TARGET}x)  {'PASS' if ok else 'FAIL'}")
 
     # -- memory ---------------------------------------------------------------------------------
+    from spatial_nb.cache import Cache
+
     server = Server(0.0)
     os.environ["GOOGLE_GEMINI_BASE_URL"] = server.url
+    samples: dict[int, list[int]] = {200: [], 2000: []}
     try:
         make_images(tmp / "m200", 200)
         make_images(tmp / "m2000", 2000)
-        client = Client(retry_attempts=1)  # with the on-disk cache, as users run it
-        run_folder(tmp / "warm", "Detect things", out=tmp / "out-warm2", client=client, progress=False)
-        peaks = {}
-        for n in (200, 2000):
-            tracemalloc.start()
-            start = time.perf_counter()
-            summary = run_folder(tmp / f"m{n}", "Detect things", out=tmp / f"out-m{n}", client=client,
-                                 concurrency=8, progress=False)
-            _, peaks[n] = tracemalloc.get_traced_memory()
-            tracemalloc.stop()
-            print(f"memory: {n:>5} images: peak {peaks[n] / 1e6:.2f} MB traced, {summary.done} done, "
-                  f"{time.perf_counter() - start:.1f} s")
+        warm = Client(retry_attempts=1, cache=Cache(tmp / "cache-warm"))
+        run_folder(tmp / "m200", "Detect things", out=tmp / "out-warm2", client=warm, progress=False)
+        for round_ in range(MEMORY_ROUNDS):
+            for n in (200, 2000):
+                # with an on-disk cache, as users run it -- a fresh one, so every request is sent
+                client = Client(retry_attempts=1, cache=Cache(tmp / f"cache-{n}-{round_}"))
+                gc.collect()
+                tracemalloc.start()
+                start = time.perf_counter()
+                summary = run_folder(tmp / f"m{n}", "Detect things", out=tmp / f"out-m{n}-{round_}",
+                                     client=client, concurrency=8, progress=False)
+                _, peak = tracemalloc.get_traced_memory()
+                tracemalloc.stop()
+                samples[n].append(peak)
+                print(f"memory: {n:>5} images, round {round_ + 1}: peak {peak / 1e6:.2f} MB traced, "
+                      f"{summary.done} done ({summary.cached} cached), {time.perf_counter() - start:.1f} s")
     finally:
         server.close()
+    peaks = {n: statistics.median(values) for n, values in samples.items()}
     mem_ratio = peaks[2000] / peaks[200]
     ok = mem_ratio <= MEMORY_TARGET
     failures += not ok
-    print(f"memory: peak(2000) / peak(200) = {mem_ratio:.2f} (target <= {MEMORY_TARGET})  {'PASS' if ok else 'FAIL'}")
+    print(f"memory: median peak(2000) / median peak(200) = {peaks[2000] / 1e6:.2f} / {peaks[200] / 1e6:.2f} MB "
+          f"= {mem_ratio:.2f} (target <= {MEMORY_TARGET}; single-round ratios "
+          f"{', '.join(f'{a / b:.2f}' for a, b in zip(samples[2000], samples[200]))})  {'PASS' if ok else 'FAIL'}")
     return 1 if failures else 0
 
 
