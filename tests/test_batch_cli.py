@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import io
 import json
+import os
+import signal
 
 import pytest
 
+from spatial_nb.batch import read_records
 from spatial_nb.cli import main
 from spatial_nb.commands import batch as batch_cmd
 
@@ -87,3 +90,27 @@ def test_empty_folder(tmp_path, fake_gemini, capsys):
     (tmp_path / "empty").mkdir()
     assert main(["batch", str(tmp_path / "empty"), "Detect", "--out", str(tmp_path / "o")]) == 1
     assert "no images" in capsys.readouterr().err
+
+
+def test_ctrl_c_says_what_is_saved_and_how_to_resume(tmp_path, fake_gemini, capsys):
+    make_images(tmp_path / "imgs", 30)
+    script = Script(throttled=(), delay=0.02)
+    sent = []
+
+    def answer(req):
+        sent.append(1)
+        if len(sent) == 10:
+            os.kill(os.getpid(), signal.SIGINT)  # Ctrl-C lands in the main thread, mid-run
+        return script(req)
+
+    fake_gemini.default = answer
+    argv = ["batch", str(tmp_path / "imgs"), "Detect things", "--out", str(tmp_path / "out"), "--concurrency", "2"]
+    assert main(argv) == 130
+    err = capsys.readouterr().err.strip().splitlines()
+    done = len(list(read_records(tmp_path / "out")))
+    assert 0 < done < 30
+    assert err[-1] == (f"spatial-nb: interrupted; {done} of 30 images are answered in "
+                       f"{tmp_path / 'out' / 'results.jsonl'} — run the same command again to do the rest")
+    fake_gemini.default = script
+    assert main(argv + ["--no-progress"]) == 0
+    assert f"30 images: {30 - done} done, {done} already done" in capsys.readouterr().out

@@ -13,6 +13,7 @@ from __future__ import annotations
 import gc
 import json
 import os
+import sys
 import time
 import warnings
 from collections import deque
@@ -460,7 +461,8 @@ def _drain(in_flight: dict[Future, _Job], record: Callable[..., None], bar: Any)
     if not running:
         return
     if bar is not None:
-        bar.write(f"Interrupted: finishing {len(running)} requests in flight (Ctrl-C again to abandon them)")
+        bar.write(f"Interrupted: finishing {len(running)} requests in flight (Ctrl-C again to abandon them)",
+                  file=sys.stderr)
     try:
         for fut in sorted(wait(list(running)).done, key=lambda f: running[f].name):
             try:

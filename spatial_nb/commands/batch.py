@@ -95,14 +95,18 @@ def run(args: argparse.Namespace) -> int:
                   progress=args.progress, recursive=args.recursive)
     if args.thinking is not None:
         common["thinking"] = args.thinking
-    if args.batch_api:
-        from ..batch.batch_api import run_batch_api
+    try:
+        if args.batch_api:
+            from ..batch.batch_api import run_batch_api
 
-        summary = run_batch_api(args.folder, args.prompt, args.kind, job=args.job, poll_interval=args.poll, **common)
-    else:
-        from ..batch import run_folder
+            summary = run_batch_api(args.folder, args.prompt, args.kind, job=args.job, poll_interval=args.poll, **common)
+        else:
+            from ..batch import run_folder
 
-        summary = run_folder(args.folder, args.prompt, args.kind, concurrency=args.concurrency, **common)
+            summary = run_folder(args.folder, args.prompt, args.kind, concurrency=args.concurrency, **common)
+    except KeyboardInterrupt:
+        print(_interrupted(args, len(paths)), file=sys.stderr)
+        return 130
     print(summary)
     for name, message in list(summary.error_messages.items())[:5]:
         print(f"  error: {name}: {message}", file=sys.stderr)
@@ -111,6 +115,19 @@ def run(args: argparse.Namespace) -> int:
     if args.export:
         _export(args, root)
     return 1 if summary.errors else 0
+
+
+def _interrupted(args: argparse.Namespace, total: int) -> str:
+    """One line after Ctrl-C: what is safe on disk and how to go on."""
+    from ..batch import read_records
+    from ..batch.batch_api import JOB_FILENAME
+
+    if args.batch_api and (Path(args.out) / JOB_FILENAME).exists():
+        return ("spatial-nb: interrupted; the Batch API job keeps running (its name is in "
+                f"{Path(args.out) / JOB_FILENAME}) — run the same command again to collect the answers")
+    done = len({r["path"] for r in read_records(args.out) if r.get("status") == "ok"})
+    return (f"spatial-nb: interrupted; {done} of {total} images are answered in {Path(args.out) / 'results.jsonl'} "
+            "— run the same command again to do the rest")
 
 
 def _export(args: argparse.Namespace, root: Path) -> None:
