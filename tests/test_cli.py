@@ -165,3 +165,18 @@ def test_thinking_flag_reaches_the_request(fake_gemini, tmp_path, flag, expected
     else:
         (key, value), = expected.items()
         assert str(got[key]).upper() == str(value).upper()
+
+
+def test_closed_stdout_pipe_ends_quietly(tmp_path):
+    # `spatial-nb ... | head -1`: the reader leaves early; no "BrokenPipeError" line, exit 141.
+    read_end, write_end = os.pipe()
+    os.close(read_end)
+    try:
+        proc = subprocess.run(
+            [sys.executable, "-m", "spatial_nb", "cache", "info", "--dir", str(tmp_path)],
+            stdout=write_end, stderr=subprocess.PIPE, text=True, timeout=60,
+        )
+    finally:
+        os.close(write_end)
+    assert proc.returncode == 141
+    assert proc.stderr == ""
