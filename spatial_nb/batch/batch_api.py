@@ -21,7 +21,7 @@ from typing import Any
 
 from ..errors import GeminiRequestError, SpatialNBError
 from ..result import Result
-from .runner import BatchSummary, _prepare_out, _tokens, _Writer, image_names
+from .runner import BatchSummary, _prepare_out, _Writer, image_names
 
 __all__ = ["run_batch_api", "build_requests", "JOB_FILENAME", "INLINE_LIMIT_BYTES"]
 
@@ -322,12 +322,7 @@ def _write_ok(writer: _Writer, summary: BatchSummary, name: str, result: Result,
     if job_name:
         record["batch_job"] = job_name
     writer.write(record)
-    summary.done += 1
-    summary.items += len(result)
-    if result.cached:
-        summary.cached += 1
-    else:
-        summary.tokens += _tokens(result)
+    summary.count_answer(result)
 
 
 def _write_error(writer: _Writer, summary: BatchSummary, name: str, message: str) -> None:

@@ -50,6 +50,15 @@ RUN_FILENAME = "run.json"
 GC_EVERY = 100
 
 
+def _tokens(res: Result) -> int:
+    """Tokens an answer cost (total, else prompt + output)."""
+    usage = res.usage or {}
+    total = usage.get("total_tokens")
+    if not isinstance(total, int):
+        total = sum(v for k, v in usage.items() if k in ("prompt_tokens", "output_tokens") and isinstance(v, int))
+    return int(total or 0)
+
+
 @dataclass
 class BatchSummary:
     """What a folder run did.
@@ -82,6 +91,15 @@ class BatchSummary:
     path: Path | None = None
     interrupted: bool = False
     error_messages: dict[str, str] = field(default_factory=dict, repr=False)
+
+    def count_answer(self, result: Result) -> None:
+        """Add one answered image: its items, and its tokens unless the cache replayed it."""
+        self.done += 1
+        self.items += len(result)
+        if result.cached:
+            self.cached += 1
+        else:
+            self.tokens += _tokens(result)
 
     @property
     def remaining(self) -> int:
@@ -235,14 +253,6 @@ def _prepare_out(out: Path, settings: dict[str, Any], resume: bool) -> tuple[Pat
 # -- running --------------------------------------------------------------------------------
 
 
-def _tokens(res: Result) -> int:
-    usage = res.usage or {}
-    total = usage.get("total_tokens")
-    if not isinstance(total, int):
-        total = sum(v for k, v in usage.items() if k in ("prompt_tokens", "output_tokens") and isinstance(v, int))
-    return int(total or 0)
-
-
 def _detect(client: Any, path: Path, prompt: str, kwargs: dict[str, Any]) -> tuple[Result, float]:
     start = time.perf_counter()
     res = client.detect(str(path), prompt, **kwargs)
@@ -375,12 +385,7 @@ def run_folder(
         if exc is None:
             res, elapsed = fut.result()
             rec = {"path": job.name, "status": "ok", "result": res.to_dict(), "elapsed_s": round(elapsed, 3)}
-            summary.done += 1
-            summary.items += len(res)
-            if res.cached:
-                summary.cached += 1
-            else:
-                summary.tokens += _tokens(res)
+            summary.count_answer(res)
             limit.on_success()
         else:
             if isinstance(exc, (MissingKeyError, TypeError)):
