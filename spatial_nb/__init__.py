@@ -8,7 +8,7 @@ boxes in resolution-free coordinates, and draw it on any size of the same pictur
     >>> res[0].box
     (0.2, 0.1, 0.8, 0.5)
 
-Heavy parts (the Gemini client, drawing, widgets) are imported on first use.
+Heavy parts (the Gemini client, widgets, folder labelling) are imported on first use.
 """
 
 from __future__ import annotations
@@ -26,15 +26,18 @@ from .errors import (
 )
 from .result import Item, Result
 
+# Functions named like their own modules are bound eagerly: once any code imports the
+# submodule (spatial_nb.draw, ...), Python sets the package attribute to the MODULE and a
+# lazy __getattr__ would never run again. These modules are light (no matplotlib/SDK import).
+from .draw import draw  # noqa: E402
+from .parse import parse  # noqa: E402
+from .plot import plot, plot_grid  # noqa: E402
+
 __version__ = "0.1.0"
 
 # name -> module that defines it; resolved lazily so `import spatial_nb` stays fast.
 _LAZY = {
-    "parse": ".parse",
-    "draw": ".draw",
     "to_html": ".html",
-    "plot": ".plot",
-    "plot_grid": ".plot",
     "show": ".display",
     "Client": ".client",
     "Panel": ".widgets",
@@ -46,6 +49,10 @@ _LAZY_MODULES = {"prompts", "samples", "models", "export", "evaluate", "fonts", 
 __all__ = [
     "Item",
     "Result",
+    "parse",
+    "draw",
+    "plot",
+    "plot_grid",
     "SpatialNBError",
     "MissingKeyError",
     "FormatVersionError",
@@ -61,11 +68,8 @@ if TYPE_CHECKING:  # pragma: no cover
     from .batch import run_folder
     from .client import Client
     from .display import show
-    from .draw import draw
     from .html import to_html
     from .images import load_image
-    from .parse import parse
-    from .plot import plot, plot_grid
     from .widgets import Panel
 
 
