@@ -23,7 +23,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from spatial_nb.colors import item_colors  # noqa: E402
 from spatial_nb.display import encode_for_display  # noqa: E402
-from spatial_nb.draw import draw  # noqa: E402
+from spatial_nb.drawing import draw  # noqa: E402
 from spatial_nb.images import load_image  # noqa: E402
 from spatial_nb.geometry import box_to_pixels  # noqa: E402
 from spatial_nb.masks import decode_png_mask, encode_png_mask  # noqa: E402

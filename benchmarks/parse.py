@@ -25,7 +25,7 @@ import numpy as np  # noqa: E402
 from PIL import Image, ImageDraw  # noqa: E402
 
 from spatial_nb.masks import encode_png_mask  # noqa: E402
-from spatial_nb.parse import parse  # noqa: E402
+from spatial_nb.parsing import parse  # noqa: E402
 
 MASK_TARGET = 1.5
 BOX_TARGET = 10.0

@@ -26,12 +26,12 @@ from .errors import (
 )
 from .result import Item, Result
 
-# Functions named like their own modules are bound eagerly: once any code imports the
-# submodule (spatial_nb.draw, ...), Python sets the package attribute to the MODULE and a
-# lazy __getattr__ would never run again. These modules are light (no matplotlib/SDK import).
-from .draw import draw  # noqa: E402
-from .parse import parse  # noqa: E402
-from .plot import plot, plot_grid  # noqa: E402
+# The core verbs are light (no matplotlib or SDK import) and bound at once. Their modules
+# are named apart from them (parsing/drawing/plotting): a submodule called "draw" would
+# replace snb.draw with the module as soon as anything imported it.
+from .drawing import draw  # noqa: E402
+from .parsing import parse  # noqa: E402
+from .plotting import plot, plot_grid  # noqa: E402
 
 __version__ = "0.1.0"
 

@@ -313,7 +313,7 @@ class Client:
         except Exception as exc:  # noqa: BLE001 - converted (or re-raised) below
             raise plan.explain(exc) from None
         text, finish, block, usage = _read_response([response])
-        from .parse import parse
+        from .parsing import parse
 
         result = parse(text)
         return plan.finish(result, text, finish, block, usage)
@@ -693,7 +693,7 @@ class DetectStream:
             yield from hit.items
             return hit
         plan.require_online()
-        from .parse import StreamParser
+        from .parsing import StreamParser
 
         sdk = plan.client._sdk()
         parser = StreamParser()

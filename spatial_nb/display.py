@@ -113,7 +113,7 @@ def show(image: Any, result: Any, *, max_side: int = DISPLAY_MAX_SIDE, format: s
         result: The :class:`~spatial_nb.result.Result` to draw.
         max_side: Longest side of the displayed JPEG/WebP.
         format: ``"JPEG"`` (default) or ``"WEBP"``.
-        **style: Drawing options (see ``spatial_nb.draw.Style``).
+        **style: Drawing options (see ``spatial_nb.drawing.Style``).
 
     Example:
         >>> from spatial_nb.result import Item, Result
@@ -121,6 +121,6 @@ def show(image: Any, result: Any, *, max_side: int = DISPLAY_MAX_SIDE, format: s
         >>> sorted(shown._repr_mimebundle_())
         ['image/jpeg', 'text/plain']
     """
-    from .draw import draw
+    from .drawing import draw
 
     return Shown(draw(image, result, **style), max_side=max_side, format=format)

@@ -260,7 +260,7 @@ class AccuracyCard:
                 for it, outcome in zip(pred.boxes(), row.pred_outcomes)
             ]
             try:
-                from .draw import draw as snb_draw
+                from .drawing import draw as snb_draw
 
                 img = snb_draw(img, marked, color_by="index", palette=list(_OUTCOME_COLORS.values()))
             except ImportError:

@@ -19,7 +19,7 @@ from PIL import Image
 
 from .colors import item_colors, text_color_for, to_hex
 from .display import DISPLAY_MAX_SIDE, data_url, encode_for_display
-from .draw import check_aspect, label_text, point_label_x, resolve_style
+from .drawing import check_aspect, label_text, point_label_x, resolve_style
 from .geometry import box_to_pixels, point_to_pixels
 from .images import load_image
 from .projection import NEAR_PLANE, box3d_segments, project_points
@@ -78,7 +78,7 @@ def to_html(image: Any, result: Any, *, max_side: int = DISPLAY_MAX_SIDE, **styl
         result: The :class:`~spatial_nb.result.Result` to show.
         max_side: Longest side of the inlined JPEG (the overlay keeps full-resolution
             coordinates in its viewBox).
-        **style: Drawing options (see ``spatial_nb.draw.Style``); sizes are in image pixels.
+        **style: Drawing options (see ``spatial_nb.drawing.Style``); sizes are in image pixels.
 
     Returns:
         A string to display (``IPython.display.HTML``) or write into an .html file.

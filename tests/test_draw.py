@@ -10,7 +10,7 @@ import pytest
 from PIL import Image, ImageDraw
 
 from spatial_nb.colors import item_colors
-from spatial_nb.draw import draw
+from spatial_nb.drawing import draw
 from spatial_nb.geometry import box_to_pixels
 from spatial_nb.projection import box3d_segments
 from spatial_nb.result import Item, Result

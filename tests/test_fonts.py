@@ -9,7 +9,7 @@ import pytest
 from PIL import Image
 
 from spatial_nb import fonts
-from spatial_nb.draw import draw
+from spatial_nb.drawing import draw
 from spatial_nb.fonts import MissingGlyphWarning, cjk_face, emoji_font_path, latin_font_path, split_runs
 from spatial_nb.result import Item, Result
 from spatial_nb.text import measure_text, render_text

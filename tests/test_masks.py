@@ -8,7 +8,7 @@ from PIL import Image, ImageDraw
 
 from spatial_nb import Item
 from spatial_nb.masks import MaskDecodeError, decode_png_mask, encode_png_mask, place_mask, resize_mask
-from spatial_nb.parse import parse
+from spatial_nb.parsing import parse
 
 
 def iou(a: np.ndarray, b: np.ndarray) -> float:

@@ -18,14 +18,23 @@ def _run(code: str) -> str:
 
 
 def test_functions_stay_functions_after_their_modules_are_imported():
-    # Importing a submodule named like a function (spatial_nb.draw) must not turn snb.draw
-    # into the module: that broke snb.draw(...) in any session that had drawn via show().
+    # Importing the modules behind the verbs must not turn snb.draw into a module: that broke
+    # snb.draw(...) in any session that had drawn via show() while draw lived in draw.py.
     code = (
-        "import spatial_nb.html, spatial_nb.display, spatial_nb.draw, spatial_nb.parse, spatial_nb.plot\n"
+        "import spatial_nb.html, spatial_nb.display, spatial_nb.drawing, spatial_nb.parsing, spatial_nb.plotting\n"
         "import spatial_nb as snb, types\n"
         f"print([n for n in {FUNCTIONS!r} if isinstance(getattr(snb, n), types.ModuleType)])"
     )
     assert _run(code) == "[]"
+
+
+def test_modules_import_as_modules():
+    # `import spatial_nb.parsing as m` gives the module (tests and users reach internals so).
+    import spatial_nb.drawing as drawing
+    import spatial_nb.parsing as parsing
+    import spatial_nb.plotting as plotting
+
+    assert parsing.StreamParser and drawing.Style and plotting.plot_grid
 
 
 @pytest.mark.parametrize("name", FUNCTIONS + CLASSES)

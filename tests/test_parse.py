@@ -12,11 +12,11 @@ import pytest
 from google.genai import types
 from PIL import Image, ImageDraw
 
-import spatial_nb.parse as parse_mod
+import spatial_nb.parsing as parse_mod
 from spatial_nb import Item, Result
 from spatial_nb.geometry import box_iou
 from spatial_nb.masks import encode_png_mask
-from spatial_nb.parse import LOOP_RUN, StreamParser, parse
+from spatial_nb.parsing import LOOP_RUN, StreamParser, parse
 
 FIXTURES = Path("/work/shared/fixtures")
 if not FIXTURES.exists():  # a checkout next to shared/

@@ -9,8 +9,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-import spatial_nb.parse as parse_mod
-from spatial_nb.parse import StreamParser, parse
+import spatial_nb.parsing as parse_mod
+from spatial_nb.parsing import StreamParser, parse
 
 SETTINGS = settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 

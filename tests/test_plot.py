@@ -12,7 +12,7 @@ import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 from PIL import Image  # noqa: E402
 
-from spatial_nb.plot import plot, plot_grid  # noqa: E402
+from spatial_nb.plotting import plot, plot_grid  # noqa: E402
 from spatial_nb.result import Item, Result  # noqa: E402
 
 

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from spatial_nb import FormatVersionError, Item, Result
-from spatial_nb.parse import parse
+from spatial_nb.parsing import parse
 from spatial_nb.result import FORMAT_NAME, FORMAT_VERSION
 
 MASK = (np.arange(48, dtype=np.uint8).reshape(6, 8) * 5)

@@ -298,7 +298,7 @@ def run_batch_api(
                 continue
             plan = plans.get(key) or _plan(client, by_name[key], prompt, kind, settings)
             from ..client import _read_response
-            from ..parse import parse
+            from ..parsing import parse
 
             text, finish, block, usage = _read_response([response])
             result = plan.finish(parse(text), text, finish, block, usage)

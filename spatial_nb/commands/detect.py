@@ -110,7 +110,7 @@ def run(args: argparse.Namespace) -> int:
     if args.out is not None or args.html is not None:
         picture = load_image(args.image)
         if args.out is not None:
-            from ..draw import draw
+            from ..drawing import draw
 
             overlay = draw(picture, result)
             if args.out.suffix.lower() in (".jpg", ".jpeg"):

@@ -715,7 +715,7 @@ class Panel(W.VBox):
         self.downloads.value = self._downloads_html(record)
 
     def _downloads_html(self, record: RunRecord) -> str:
-        from ..draw import draw
+        from ..drawing import draw
 
         stem = self._stem(record)
         shown_w, shown_h = record.picture.size
@@ -763,7 +763,7 @@ class Panel(W.VBox):
         The Download tab's link is drawn on the display-size picture (a light page); this is
         the full-resolution file, made on demand (about 3 s and 25 MB for a 12-megapixel photo).
         """
-        from ..draw import draw
+        from ..drawing import draw
         from ..images import load_image
 
         record = record or self.state.current

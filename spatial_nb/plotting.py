@@ -17,7 +17,7 @@ import numpy as np
 from PIL import Image
 
 from .colors import item_colors, text_color_for
-from .draw import check_aspect, label_text, resolve_style
+from .drawing import check_aspect, label_text, resolve_style
 from .fonts import cjk_face, cjk_font_path
 from .geometry import box_to_pixels, point_to_pixels
 from .images import load_image
@@ -97,7 +97,7 @@ def plot(image: Any, result: Any, ax: Any = None, *, title: str | None = None, *
         result: The :class:`~spatial_nb.result.Result` to show.
         ax: Axes to draw on; a new figure is made when None.
         title: Optional Axes title.
-        **style: Drawing options (see ``spatial_nb.draw.Style``); sizes are in points for
+        **style: Drawing options (see ``spatial_nb.drawing.Style``); sizes are in points for
             text and line widths scale with the figure.
 
     Example:
