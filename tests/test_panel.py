@@ -558,3 +558,21 @@ def test_error_paths_put_no_traceback_anywhere(fake_gemini, monkeypatch, caplog,
     assert [r for r in caplog.records if r.exc_info or "Traceback" in r.getMessage()] == []
     assert thread_errors == []
     assert "Traceback" not in all_html(panel)
+
+
+def test_handled_failures_log_one_redacted_line(monkeypatch, caplog):
+    # A handled error reaches the DEBUG log as one line with the key replaced, never a traceback.
+    import logging
+
+    from spatial_nb.widgets.messages import log_failure
+
+    monkeypatch.setenv("GOOGLE_API_KEY", "AIzaSECRET-123456")
+    logger = logging.getLogger("spatial_nb.test")
+    with caplog.at_level(logging.DEBUG, logger="spatial_nb.test"):
+        try:
+            raise RuntimeError("Illegal header value b'AIzaSECRET-123456'")
+        except RuntimeError as exc:
+            log_failure(logger, "a callback", exc)
+    (record,) = caplog.records
+    assert "AIzaSECRET-123456" not in record.getMessage() and "***" in record.getMessage()
+    assert record.exc_info is None

@@ -9,6 +9,7 @@ API keys found in the environment are redacted from every message before it is s
 from __future__ import annotations
 
 import html
+import logging
 import os
 from dataclasses import dataclass
 
@@ -20,7 +21,7 @@ from ..errors import (
     SpatialNBError,
 )
 
-__all__ = ["PanelMessage", "describe_error", "message_html", "esc", "redact", "NOTHING_READ", "KEY_HELP"]
+__all__ = ["PanelMessage", "describe_error", "message_html", "esc", "redact", "log_failure", "NOTHING_READ", "KEY_HELP"]
 
 #: Shown when the model answered but no item could be parsed from the answer.
 NOTHING_READ = "Nothing could be read from the model's answer: no boxes, masks or points were found in it."
@@ -48,6 +49,15 @@ def redact(text: str, extra_secrets: tuple[str, ...] = ()) -> str:
         if secret and len(secret) >= 6:
             text = text.replace(secret, "***")
     return text
+
+
+def log_failure(logger: logging.Logger, what: str, exc: BaseException) -> None:
+    """Note a handled failure at DEBUG level: one redacted line, no traceback.
+
+    A traceback repeats the exception's text unredacted (an HTTP library's message can hold
+    a request header), and API keys must never reach a log.
+    """
+    logger.debug("%s failed: %s", what, redact(f"{type(exc).__name__}: {exc}"))
 
 
 @dataclass(frozen=True)

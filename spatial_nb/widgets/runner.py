@@ -17,6 +17,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from .messages import log_failure
+
 __all__ = ["Outcome", "BackgroundRunner"]
 
 log = logging.getLogger(__name__)
@@ -112,13 +114,13 @@ class BackgroundRunner:
                 if on_tick is not None:
                     try:
                         on_tick(time.monotonic() - t0)
-                    except Exception:  # a failed status update must not stop the run
-                        log.debug("on_tick failed", exc_info=True)
+                    except Exception as exc:  # a failed status update must not stop the run
+                        log_failure(log, "on_tick", exc)
             outcome.elapsed_s = time.monotonic() - t0
             if on_done is not None:
                 try:
                     on_done(outcome)
-                except Exception:
-                    log.debug("on_done failed", exc_info=True)
+                except Exception as exc:
+                    log_failure(log, "on_done", exc)
         finally:
             self._finish()

@@ -21,7 +21,7 @@ from typing import Any
 import ipywidgets as W
 import traitlets
 
-from .messages import NOTHING_READ, PanelMessage, describe_error, esc, message_html, redact
+from .messages import NOTHING_READ, PanelMessage, describe_error, esc, log_failure, message_html, redact
 from .runner import BackgroundRunner, Outcome
 from .state import KIND_LABELS, MAX_SIZES, ImageChoice, PanelState, RunRecord
 
@@ -44,7 +44,7 @@ def _guard(method):
         try:
             return method(self, *args, **kwargs)
         except Exception as exc:  # noqa: BLE001 - shown to the user
-            log.debug("panel callback %s failed", method.__name__, exc_info=True)
+            log_failure(log, f"panel callback {method.__name__}", exc)
             self._show_exception(exc)
             return None
 
@@ -71,8 +71,8 @@ def _list_samples() -> list[Any]:
         return []
     try:
         return list(list_samples())
-    except Exception:  # noqa: BLE001 - a broken sample list must not break the panel
-        log.debug("list_samples failed", exc_info=True)
+    except Exception as exc:  # noqa: BLE001 - a broken sample list must not break the panel
+        log_failure(log, "list_samples", exc)
         return []
 
 
@@ -731,7 +731,7 @@ class Panel(W.VBox):
                 f"({what}, {shown_w}×{shown_h}, {_human_bytes(len(buf.getvalue()))})</a>"
             )
         except Exception as exc:  # noqa: BLE001 - one failed download must not hide the other
-            log.debug("overlay PNG failed", exc_info=True)
+            log_failure(log, "overlay PNG", exc)
             links.append(f"<span>Overlay PNG unavailable: {esc(type(exc).__name__)}: {esc(exc)}</span>")
         json_bytes = record.result.to_json(indent=2).encode("utf-8")
         json_url = "data:application/json;base64," + base64.b64encode(json_bytes).decode("ascii")
