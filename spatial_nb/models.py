@@ -138,6 +138,9 @@ _25_SOURCES = {
     "temperature": _SRC_COOKBOOK,
     "max_objects": _SRC_COOKBOOK,
 }
+#: Where the Gemini 3.x rows' facts come from.
+_3_SOURCES = {"thinking": _SRC_GEMINI3, "kinds": _SRC_SPATIAL, "temperature": _SRC_COOKBOOK,
+              "max_objects": _SRC_COOKBOOK}
 
 #: The table. Keys are model ids; the longest key that prefixes a requested name wins.
 PROFILES: dict[str, ModelProfile] = {
@@ -178,8 +181,7 @@ PROFILES: dict[str, ModelProfile] = {
             thinking_value="minimal",
             kinds=("boxes", "points", "boxes3d"),
             notes="Gemini 3 Flash: thinking_level 'minimal' (rejects thinking_budget=0); no segmentation masks.",
-            sources={"thinking": _SRC_GEMINI3, "kinds": _SRC_SPATIAL, "temperature": _SRC_COOKBOOK,
-                     "max_objects": _SRC_COOKBOOK},
+            sources=_3_SOURCES,
         ),
         ModelProfile(
             name="gemini-3-pro-preview",
@@ -188,8 +190,7 @@ PROFILES: dict[str, ModelProfile] = {
             thinking_value="low",
             kinds=("boxes", "points", "boxes3d"),
             notes="Gemini 3 Pro: thinking_level 'low' (its lowest); no segmentation masks; slow.",
-            sources={"thinking": _SRC_GEMINI3, "kinds": _SRC_SPATIAL, "temperature": _SRC_COOKBOOK,
-                     "max_objects": _SRC_COOKBOOK},
+            sources=_3_SOURCES,
         ),
         ModelProfile(
             name="gemini-robotics-er-1.5-preview",
