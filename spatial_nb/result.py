@@ -223,6 +223,10 @@ class Result(Sequence[Item]):
         finish_reason: Why the model stopped (``"STOP"``, ``"MAX_TOKENS"``, ``"SAFETY"``...).
         cached: True when the answer was replayed from the cache.
         request: The exact settings of the request (prompt, kind, temperature, ...).
+        model_version: The model the response says answered (``modelVersion``), which can
+            differ from ``model`` when Google routes a retired id to another model (optional).
+        elapsed: Seconds the request took, from sending to the parsed answer (optional;
+            the original request's time for a cached replay).
     """
 
     items: list[Item] = field(default_factory=list)
@@ -234,6 +238,8 @@ class Result(Sequence[Item]):
     finish_reason: str | None = None
     cached: bool = False
     request: dict[str, Any] | None = None
+    model_version: str | None = None
+    elapsed: float | None = None
 
     def __post_init__(self) -> None:
         self.items = list(self.items)
@@ -287,7 +293,7 @@ class Result(Sequence[Item]):
     # -- on-disk format -----------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready dict in the versioned on-disk format."""
-        return {
+        data: dict[str, Any] = {
             "format": FORMAT_NAME,
             "version": FORMAT_VERSION,
             "items": [it.to_dict() for it in self.items],
@@ -300,6 +306,12 @@ class Result(Sequence[Item]):
             "cached": self.cached,
             "request": self.request,
         }
+        # Optional fields (format version 1 readers ignore them; absent in older files).
+        if self.model_version is not None:
+            data["model_version"] = self.model_version
+        if self.elapsed is not None:
+            data["elapsed"] = self.elapsed
+        return data
 
     def to_json(self, indent: int | None = None) -> str:
         """Serialize to the ONE on-disk format (normalized xyxy, masks as PNG base64).
@@ -336,6 +348,8 @@ class Result(Sequence[Item]):
             finish_reason=data.get("finish_reason"),
             cached=bool(data.get("cached", False)),
             request=data.get("request"),
+            model_version=data.get("model_version"),
+            elapsed=data.get("elapsed"),
         )
 
     @classmethod
