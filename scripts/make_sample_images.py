@@ -150,7 +150,10 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--gallery", type=Path, help=f"folder with the originals of {GALLERY_REPOSITORY}/{GALLERY_FOLDER}")
     parser.add_argument("--out", type=Path, default=REPO / "images", help="where to write (default: images/)")
-    parser.add_argument("--check", action="store_true", help="compare with the files in --out instead of writing")
+    parser.add_argument(
+        "--check", action="store_true",
+        help="compare with the files in --out instead of writing (exit 1: a file differs, 2: some were skipped)",
+    )
     parser.add_argument("names", nargs="*", help="only these outputs (default: all)")
     args = parser.parse_args(argv)
     global _gallery_dir
@@ -185,7 +188,9 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{name:22s} {size[0]}x{size[1]}  {len(data) / 1024:6.1f} KiB  wrote {target}")
     if skipped:
         print(f"{skipped} skipped (see the reasons above)")
-    return 1 if failures else 0
+    if failures:
+        return 1
+    return 2 if args.check and skipped else 0  # a check that verified nothing must not pass
 
 
 if __name__ == "__main__":

@@ -61,7 +61,7 @@ code {{ background: #f2f2f2; padding: 0 .25rem; }}
 <body>
 <h1>{e(rec.image)}: {_count(n_items, rec.kind)}</h1>
 <p><strong>Prompt:</strong> {e(rec.prompt)}</p>
-<p class="snb-recorded"><strong>This is a recorded answer, not a live call.</strong> {e(rec.provenance)}:
+<p class="snb-recorded"><strong>This is a recorded answer, not a live call</strong> ({e(rec.provenance)}):
 model <code>{e(rec.model)}</code>, quoted from <code>{e(rec.citation)}</code>
 ({e(str(rec.source.get('licence', '')))}). {e(note)}</p>
 {overlay_html}

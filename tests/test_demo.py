@@ -72,7 +72,7 @@ def _check_outputs(folder: Path) -> None:
             # later boxes may cover an edge (the spill's countertop box shares the cloth's left edge)
             assert any(tuple(pixels[y, x]) == PALETTE[index] for x, y in edges), (rec.id, item.label)
         text = page.read_text(encoding="utf-8")
-        assert "This is a recorded answer, not a live call." in text and rec.model in text
+        assert "This is a recorded answer, not a live call</strong>" in text and rec.model in text
         assert "GOOGLE_API_KEY" in text and "<script" not in text.lower()
         assert js.read_text(encoding="utf-8").count('"recorded"') == 1
     assert all(f"{r.id}.html" in (folder / "index.html").read_text(encoding="utf-8") for r in recordings())
