@@ -1,9 +1,10 @@
-"""Bundled sample photos, their prompts, and the cookbook's photos on demand.
+"""Bundled sample photos, their prompts, recorded answers, and the cookbook's photos on demand.
 
-The photos in ``images/`` (redistributable, see ``images/LICENSES.md``) ship inside the
-wheel; the prompts for every detect kind live in one data file, ``data/sample_prompts.json``,
-read by the panel and the notebook alike. The photos of Google's cookbook are not ours to
-ship, so :func:`fetch` downloads them into the user cache and pins their SHA-256 on first use.
+The photos in ``images/`` (the AI Studio app's gallery first, then a few others; licences in
+``images/LICENSES.md``) ship inside the wheel; the prompts for every detect kind, with where
+each quoted one comes from, live in one data file, ``data/sample_prompts.json``, read by the
+panel and the notebook alike. Recorded answers replay without a key (:func:`recorded_answer`,
+:func:`demo`). The cookbook's other photos are downloaded by :func:`fetch` and SHA-256 pinned.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import SpatialNBError
+from .recordings import Recording, recorded_answer, recording_for, recordings
 
 __all__ = [
     "KINDS",
@@ -40,6 +42,12 @@ __all__ = [
     "cookbook_prompts",
     "default_cache_dir",
     "fetch",
+    "prompt_source",
+    "Recording",
+    "recordings",
+    "recording_for",
+    "recorded_answer",
+    "demo",
 ]
 
 KINDS = ("boxes", "masks", "points", "boxes3d")
@@ -79,6 +87,9 @@ class Sample:
         prompts: Sample prompts per detect kind (``"boxes"``, ``"masks"``, ``"points"``,
             ``"boxes3d"``), first one the most typical.
         licence: Short licence and author line (details in ``images/LICENSES.md``).
+        source: Key of the photo's source in the data file's ``sources`` (e.g. ``"ai_studio_gallery"``).
+        prompt_sources: For prompts quoted from elsewhere, prompt -> source key (``"cookbook"``,
+            ``"ai_studio_app"``); prompts not in it were written for spatial_nb.
     """
 
     name: str
@@ -87,6 +98,8 @@ class Sample:
     description: str
     prompts: dict[str, list[str]] = field(default_factory=dict)
     licence: str = ""
+    source: str = ""
+    prompt_sources: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -133,9 +146,11 @@ def sample_names() -> list[str]:
 def list_samples() -> list[Sample]:
     """Every bundled photo with its title, description, prompts and licence.
 
+    The AI Studio app's gallery comes first, in the app's order.
+
     Example:
-        >>> [s.name for s in list_samples()][:2]
-        ['coffee.jpg', 'cat.jpg']
+        >>> [s.name for s in list_samples()][:3]
+        ['origami.jpg', 'clock.jpg', 'socks.jpg']
     """
     return [sample(name) for name in sample_names()]
 
@@ -163,6 +178,8 @@ def sample(name: str) -> Sample:
         description=entry["description"],
         prompts={kind: list(entry["prompts"].get(kind, [])) for kind in KINDS},
         licence=entry.get("licence", ""),
+        source=entry.get("source", ""),
+        prompt_sources=dict(entry.get("prompt_sources", {})),
     )
 
 
@@ -189,6 +206,23 @@ def prompts_for(name: str, kind: str = "boxes") -> list[str]:
     return sample(name).prompts[kind]
 
 
+def prompt_source(name: str, prompt: str) -> dict[str, Any] | None:
+    """Where a sample prompt was quoted from, or None when it was written for spatial_nb.
+
+    Returns:
+        The source record from the data file (``title``, ``repository``, ``path``, ``commit``,
+        ``date``, ``licence``, ``note``) plus ``"key"``.
+
+    Example:
+        >>> prompt_source("socks.jpg", "Show me the positions of the socks with the face")["path"]
+        'quickstarts/Spatial_understanding.ipynb'
+    """
+    key = sample(name).prompt_sources.get(prompt)
+    if key is None:
+        return None
+    return {"key": key, **_data()["sources"][key]}
+
+
 def example(section: str) -> Example:
     """The photo, kind and prompt the notebook uses for one of its sections.
 
@@ -207,6 +241,27 @@ def cookbook_prompts(name: str, kind: str = "boxes") -> list[str]:
     images = _data()["cookbook"]["images"]
     _check_cookbook_name(name)
     return list(images.get(name, {}).get("prompts", {}).get(kind, []))
+
+
+# -- recorded answers (see spatial_nb.recordings) ----------------------------------------------
+
+
+def demo(out_dir: str | os.PathLike[str] = "spatial-nb-demo", *, echo: Any = print) -> list[Any]:
+    """Draw every recorded answer on its photo, no key or network needed (``spatial-nb demo``).
+
+    Writes ``<id>.png`` (full size), ``<id>.html`` and ``<id>.json`` per recording and an
+    ``index.html`` into ``out_dir``; prints one line per file group, each saying that the
+    answers are recordings and how to ask Gemini live.
+
+    Returns:
+        A list of ``spatial_nb.demo.DemoOutput`` (recording, png, html, json, n_items).
+
+    Example:
+        >>> outs = demo("my-demo")                          # doctest: +SKIP
+    """
+    from .demo import run_demo
+
+    return run_demo(out_dir, echo=echo)
 
 
 # -- cookbook photos on demand ----------------------------------------------------------------

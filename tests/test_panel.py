@@ -449,7 +449,7 @@ def test_messages_are_escaped_and_never_show_the_key(monkeypatch):
 def test_small_pictures_fill_the_column_within_the_height_cap(fake_gemini):
     from spatial_nb.widgets.view import DISPLAY_MAX_HEIGHT_PX
 
-    panel = make_panel(image="cat")  # 451 x 300: shown up to 560 px high, so up to 842 px wide
+    panel = make_panel(image="chelsea")  # 451 x 300: shown up to 560 px high, so up to 842 px wide
     cap = f"min(100%, {round(DISPLAY_MAX_HEIGHT_PX * 451 / 300)}px)"
     assert f"width:{cap}" in panel.overlay.value  # the preview is scaled up, not shown at 451 px
     click_run(panel)
@@ -491,7 +491,7 @@ def test_full_size_overlay_png_is_made_on_demand_from_the_original(fake_gemini):
     assert max(edge) - min(edge) > 60, edge  # a saturated box colour, not the grey photo
     assert full.getpixel((round(0.25 * 2400), y_mid)) == pytest.approx((40, 40, 40), abs=6)
     # flipping to another run hides the link again; a small picture needs no button at all
-    panel.sample_picker.value = "cat.jpg"
+    panel.sample_picker.value = "chelsea.jpg"
     panel.run()
     assert panel.full_png_link.value == "" and panel.full_png_button.layout.display == "none"
     assert "full size, 451×300" in panel.downloads.value
