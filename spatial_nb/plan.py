@@ -233,14 +233,20 @@ class RequestPlan:
         if not self.adaptations:
             return None
         sent = self._sent or {}
-        steps = "; then ".join(step.describe() for step in self.adaptations)
-        where = self.client.settings_memory.path
+        rejected = ", then ".join(
+            models.thinking_description(a.rejected) if a.setting == "thinking" else f"temperature={a.rejected:g}"
+            for a in self.adaptations)
+        instead = []
+        if any(a.setting == "thinking" for a in self.adaptations):
+            instead.append(models.thinking_description(sent.get("thinking_config")))
+        if any(a.setting == "temperature" for a in self.adaptations):
+            instead.append("no temperature")
+        reason = self.adaptations[0].reason
+        reason = reason if len(reason) <= 140 else reason[:137] + "..."
         return (
-            f"{self.profile.name} rejected a setting (HTTP 400: {self.adaptations[0].reason}), so spatial_nb "
-            f"changed it: {steps}. The request worked with "
-            f"{models.thinking_description(sent.get('thinking_config'))}"
-            + (f", temperature={sent['temperature']:g}" if sent.get("temperature") is not None else ", no temperature")
-            + f". Remembered in {where}: later requests send it first (spatial-nb cache clear forgets it)."
+            f"{self.profile.name} rejected {rejected} (HTTP 400: {reason}); sent {' and '.join(instead)} "
+            f"instead, which worked. Remembered in {self.client.settings_memory.path} for later requests "
+            "(spatial-nb cache clear forgets it)."
         )
 
     # -- the result -----------------------------------------------------------------------------
