@@ -99,6 +99,9 @@ def next_adaptation(message: str, sent: dict[str, Any], tried: list[Adaptation])
 
 # -- memory ---------------------------------------------------------------------------------
 
+_LOCKS: dict[str, threading.Lock] = {}
+_LOCKS_GUARD = threading.Lock()
+
 
 class SettingsMemory:
     """What each model accepted instead of a rejected setting, in a small JSON file.
@@ -114,7 +117,8 @@ class SettingsMemory:
 
             directory = default_cache_dir()
         self.path = Path(directory) / FILENAME
-        self._lock = threading.Lock()
+        with _LOCKS_GUARD:  # one lock per file, shared by every SettingsMemory on it (threads)
+            self._lock = _LOCKS.setdefault(str(self.path), threading.Lock())
 
     def __repr__(self) -> str:
         return f"SettingsMemory({str(self.path)!r})"
