@@ -162,7 +162,7 @@ def refresh(client: Any, *, force: bool = False, directory: str | os.PathLike | 
     try:
         models = fetch(client._sdk())
     except Exception as exc:  # noqa: BLE001 - turned into one line (or re-raised)
-        raise explain(exc, client=client, model="(model list)") from None
+        raise explain(exc, client=client, model="the model list") from None
     cat = Catalogue(models, time.time())
     _save(cat, directory)
     return cat

@@ -178,3 +178,14 @@ def test_the_media_resolution_is_part_of_the_cache_key(fake_gemini):
     Client().detect(img, "Detect", media_resolution="high")
     assert Client().detect(img, "Detect", media_resolution="high").cached
     assert len(fake_gemini.generate_requests()) == 2
+
+
+def test_help_lists_the_new_commands(capsys):
+    with pytest.raises(SystemExit):
+        main(["--help"])
+    out = capsys.readouterr().out
+    assert "models" in out and "doctor" in out
+    with pytest.raises(SystemExit):
+        main(["detect", "--help"])
+    out = capsys.readouterr().out
+    assert "--media-resolution" in out and "--backend" in out and "gemini-3.6-flash" in out

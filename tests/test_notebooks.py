@@ -245,6 +245,19 @@ def test_tour_notebook_runs_and_draws_every_section(kernel_env, tmp_path):
         assert any(ex.prompt in p and k == kind for p, k in sent), f"{section}: request not sent as {kind}"
 
 
+def test_tour_model_picker_offers_current_models_default_first():
+    from spatial_nb import models
+
+    nb = nbformat.read(TOUR, as_version=4)
+    (line,) = [ln for cell in nb.cells if cell.cell_type == "code" for ln in cell.source.splitlines()
+               if ln.startswith("MODEL = ")]
+    default = re.match(r'MODEL = "([^"]+)"', line).group(1)
+    options = re.findall(r'"([^"]+)"', line.split("@param", 1)[1])
+    assert default == models.DEFAULT_MODEL == options[0]
+    assert all(models.profile(m).status == "current" for m in options)
+    assert "gemini-2.5-flash" not in options and "gemini-3-pro-preview" not in options
+
+
 def test_panel_notebook_runs(kernel_env, tmp_path):
     if not PANEL.exists():
         pytest.skip("notebooks/panel.ipynb not written yet")
