@@ -17,7 +17,7 @@ import nbformat
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from spatial_nb.models import KNOWN_MODELS  # noqa: E402  (the picker lists the table's models)
+from spatial_nb.models import DEFAULT_MODEL, KNOWN_MODELS, PROFILES  # noqa: E402  (the picker lists current models)
 
 # The repository's public URL is not settled yet; the install cell asks for it rather than
 # guess. Put the real one here (e.g. "git+https://github.com/<owner>/spatial_nb") when known.
@@ -44,6 +44,8 @@ def detect_cell(section: str, kind: str, extra_show: str = "", model: str = "") 
 ex = snb.samples.example("{section}")      # photo, kind and prompt from spatial_nb/data/sample_prompts.json
 print(ex.name, "|", ex.prompt)
 res = client.detect(ex.path, ex.prompt, kind="{kind}"{model_arg})
+if other := snb.models.answered_by(res):   # Google may route a retired id to another model
+    print("answered by", other)
 for item in res:
     print(" -", item.label)
 snb.show({show_args})
@@ -54,7 +56,9 @@ snb.show({show_args})
 
 
 def build() -> nbformat.NotebookNode:
-    models_param = ", ".join(f'"{m}"' for m in KNOWN_MODELS)
+    # Current models only (retired ids still work when typed); no live catalogue here, so the
+    # generated notebook does not depend on the machine that generated it.
+    models_param = ", ".join(f'"{m}"' for m in KNOWN_MODELS if PROFILES[m].status == "current")
     cells = [
         md(
             """
@@ -118,21 +122,28 @@ print("API key found:", find_api_key() is not None)
             """
 ### Pick a model
 
-`gemini-2.5-flash` handles all four kinds of answer quickly. Newer models are in the list
-too; spatial_nb keeps one table of what each model needs (how to turn thinking down,
-whether it returns segmentation masks) in `snb.models`. Type any other model id if you like.
+`gemini-3.6-flash` (the cookbook's default) handles all four kinds of answer quickly. The
+list holds the models Google serves today; `gemini-2.5-flash` and `gemini-2.5-pro` were
+retired on 2026-12-01 (Google answers them with 3.x models), so they are not offered. Type
+any other id if you like: spatial_nb keeps one table of what each model needs (how to turn
+thinking down, which mask format it answers, its default temperature) in `snb.models`,
+gives a new point release such as `gemini-3.9-flash` its family's settings, and adapts when
+the API refuses a setting. Every result also says which model really answered.
 """
         ),
         code(
             f"""
 import spatial_nb as snb
 
-MODEL = "gemini-2.5-flash"  # @param [{models_param}] {{"allow-input": true}}
+MODEL = "{DEFAULT_MODEL}"  # @param [{models_param}] {{"allow-input": true}}
 
 client = snb.Client(model=MODEL)
 profile = snb.models.profile(MODEL)
 print(profile.name, "-", profile.notes)
-print("kinds:", ", ".join(profile.kinds))
+print("kinds:", ", ".join(profile.kinds), "| masks as:", profile.mask_format or "-")
+print("default temperature:", snb.models.default_temperature(MODEL))
+if notice := snb.models.retirement_notice(MODEL):
+    print(notice)
 """
         ),
         md(
@@ -146,12 +157,15 @@ boxes use the AI Studio app's wording (at most 20, 10 and 10 objects).
 
 Three settings matter:
 
-- **temperature 0.5**, not 0: with greedy decoding the model tends to repeat itself and
-  list the same box again and again;
+- **temperature above 0**: with greedy decoding the model tends to repeat itself and list
+  the same box again and again. spatial_nb sends each model's own default: 1.0 on Gemini 3
+  (Google's Gemini 3 guide advises against lowering it), the cookbook's 0.5 on Gemini 2.5;
+  pass `temperature=` to choose;
 - **an object cap** in the instruction keeps answers short and fast;
-- **thinking off** (or as low as the model allows): it adds latency without better boxes.
-  Gemini 2.5 Flash takes a thinking budget of 0, 2.5 Pro cannot go below 128, Gemini 3
-  models take a thinking *level*.
+- **thinking as low as the model allows**: it adds latency without better boxes. Gemini
+  2.5 takes a thinking budget (0), Gemini 3 models a thinking *level*: `minimal` where the
+  model accepts it, `low` on 3.7+ Flash and Pro. When the API refuses a setting anyway,
+  spatial_nb tries the next one, tells you once, and remembers what worked.
 
 `snb.prompts.raw_prompt` shows exactly what will be sent:
 """
@@ -217,10 +231,11 @@ carry the answer for that object: advice, an explanation, a judgement.
             """
 ## Segmentation masks
 
-Gemini 2.5 models can also return a mask for each box: a small probability map covering
-just the box, which spatial_nb decodes and paints over the object. Masks are documented
-for Gemini 2.5 models, not for Gemini 3, so this cell switches to a model that has them
-when the chosen one does not.
+Gemini can also return a mask for each box. Each family is asked for the format it answers
+best: Gemini 2.5 and 3.5 send a small probability map (a PNG) covering just the box, Gemini
+3.6+ and Robotics-ER an outline, a polygon of `[x, y]` points over the whole image.
+spatial_nb decodes either and paints it over the object. Models without documented masks
+(3.1 Pro, for example) are swapped for one that has them in this cell.
 """
         ),
         code(
@@ -257,6 +272,48 @@ FOV_DEGREES = 60  # @param {type:"slider", min:30, max:120, step:5}
 """,
         ),
         detect_cell("boxes3d", "boxes3d", extra_show=", fov=FOV_DEGREES"),
+        md(
+            """
+## The Interactions API
+
+Google's current docs and cookbook call Gemini through the **Interactions API**,
+`client.interactions.create(model=..., input=[image, text], system_instruction=...,
+generation_config=...)`. spatial_nb speaks it too: `snb.Client(backend="interactions")`
+sends the same image, prompt, system instruction and settings (thinking as a level, the
+mask format, the safety setting) and reads the answer the same way. The call it makes is:
+
+```python
+interaction = genai_client.interactions.create(
+    model=MODEL,
+    input=[{"type": "user_input", "content": [
+        {"type": "image", "data": "<base64 JPEG>", "mime_type": "image/jpeg"},
+        {"type": "text", "text": prompt}]}],
+    system_instruction=snb.prompts.system_instruction("boxes"),
+    generation_config={"temperature": 1.0, "thinking_level": "minimal"},
+    safety_settings=[{"type": "dangerous_content", "threshold": "block_only_high"}],
+    store=False,                   # keep nothing (not the photo either) on Google's servers
+    automatic_continuation=False,  # exactly one billed call
+)
+answer_text = interaction.output_text
+```
+
+One difference matters for your pictures: an interaction is **stored** on Google's servers
+by default, image included, so it can be continued later. spatial_nb always sends
+`store=False`: nothing is kept, and there is no automatic continuation, so each call is one
+billed request. `generate_content` stays the default because the Batch API and response
+schemas are shaped like it; both paths share the answer cache (the path is part of its key).
+"""
+        ),
+        code(
+            """
+iclient = snb.Client(model=MODEL, backend="interactions")  # sent with store=False
+ex = snb.samples.example("overlay")
+res_i = iclient.detect(ex.path, ex.prompt)
+print(len(res_i), "items from", res_i.model_version or res_i.model, "| tokens:", (res_i.usage or {}).get("total_tokens"))
+print("request path:", res_i.request.get("backend"), "| settings sent:", res_i.request["thinking"], res_i.request["temperature"])
+snb.show(ex.path, res_i)
+"""
+        ),
         md(
             """
 ## The cookbook's own photos (optional, needs internet)

@@ -17,7 +17,7 @@ from .errors import SpatialNBError
 __all__ = ["main", "build_parser"]
 
 #: Subcommand modules under spatial_nb.commands, in the order --help lists them.
-SUBCOMMANDS = ("detect", "batch", "cache", "demo")
+SUBCOMMANDS = ("demo", "detect", "batch", "cache", "models", "doctor")
 
 EPILOG = """examples:
   spatial-nb detect images/coffee.jpg "Detect the cup and the spoon" --out overlay.png

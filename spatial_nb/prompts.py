@@ -1,10 +1,12 @@
 """Prompts, system instructions and the generation config of a spatial request.
 
 The default system instructions are the cookbook's for boxes and the AI Studio app's wording
-for masks, points and 3D boxes (object caps 25 / 20 / 10 / 10). ``template`` builds the AI
-Studio app's per-kind prompts; ``generation_config`` is the single place that turns a kind,
-model profile and user settings into what is sent, so ``raw_prompt`` shows exactly what the
-client sends (it uses the same function).
+for masks, points and 3D boxes (object caps 25 / 20 / 10 / 10). Masks are asked for in the
+format each family returns best: PNG maps in the box for Gemini 2.5 and 3.5, polygons of
+``[x, y]`` points over the whole image for 3.6+ and Robotics-ER (the model profile's
+``mask_format``). ``template`` builds the AI Studio app's per-kind prompts;
+``generation_config`` is the single place that turns a kind, model profile and user settings
+into what is sent, so ``raw_prompt`` shows exactly what the client sends.
 """
 
 from __future__ import annotations
@@ -20,6 +22,9 @@ __all__ = [
     "KIND_TITLES",
     "SAFETY_SETTINGS",
     "SYSTEM_INSTRUCTIONS",
+    "POLYGON_MASKS_INSTRUCTION",
+    "MEDIA_RESOLUTIONS",
+    "media_resolution_value",
     "system_instruction",
     "template",
     "generation_config",
@@ -74,6 +79,19 @@ SYSTEM_INSTRUCTIONS: dict[str, str] = {
 }
 
 
+#: The masks instruction for models that answer polygons (Gemini 3.6+ and Robotics-ER): the
+#: polygon format of DESIGN.md "Output formats" (x first, 0-1000 over the whole image).
+POLYGON_MASKS_INSTRUCTION = (
+    "Output a JSON list of segmentation masks where each entry contains the 2D bounding box in the key "
+    '"box_2d", the segmentation mask in the key "mask" as a polygon outlining the object: a list of '
+    "[x, y] points, x first, normalized to 0-1000 over the whole image (not the box), and the text "
+    'label in the key "label". Use descriptive labels. Limit to 20 objects.\n' + _SAME_NAME
+)
+
+#: ``media_resolution`` values (how many tokens an image may use; "high" helps when boxes come back off).
+MEDIA_RESOLUTIONS = ("low", "medium", "high")
+
+
 def _check_kind(kind: str) -> str:
     if kind not in KINDS:
         raise ValueError(f"kind must be one of {KINDS}, got {kind!r}")
@@ -84,20 +102,27 @@ def _check_kind(kind: str) -> str:
 DEFAULT_MAX_BOXES = 25
 
 
-def system_instruction(kind: str = "boxes", max_objects: int | None = None) -> str:
+def system_instruction(kind: str = "boxes", max_objects: int | None = None, mask_format: str | None = None) -> str:
     """The default system instruction for ``kind``.
 
     Args:
         kind: ``"boxes"``, ``"masks"``, ``"points"`` or ``"boxes3d"``.
         max_objects: For boxes, the cap on objects to ask for (default 25, the cookbook's;
             a model profile's ``max_objects`` sets it per model).
+        mask_format: For masks, ``"polygon"`` asks for ``[x, y]`` polygons (Gemini 3.6+,
+            Robotics-ER); anything else asks for the PNG maps Gemini 2.5 returns.
 
     >>> system_instruction("boxes").startswith("Return bounding boxes as a JSON array")
     True
     >>> "Limit to 40 objects." in system_instruction("boxes", max_objects=40)
     True
+    >>> "[x, y] points" in system_instruction("masks", mask_format="polygon")
+    True
     """
-    text = SYSTEM_INSTRUCTIONS[_check_kind(kind)]
+    _check_kind(kind)
+    if kind == "masks" and mask_format == "polygon":
+        return POLYGON_MASKS_INSTRUCTION
+    text = SYSTEM_INSTRUCTIONS[kind]
     if kind == "boxes" and max_objects is not None and max_objects != DEFAULT_MAX_BOXES:
         if isinstance(max_objects, bool) or not isinstance(max_objects, int) or max_objects < 1:
             raise ValueError(f"max_objects must be a positive whole number, got {max_objects!r}")
@@ -169,8 +194,22 @@ def resolve_thinking(thinking: Any, profile: models.ModelProfile) -> dict[str, A
 
 
 def system_instruction_for(kind: str, profile: models.ModelProfile) -> str:
-    """The default system instruction for ``kind`` on the model of ``profile`` (its object cap)."""
-    return system_instruction(kind, max_objects=profile.max_objects)
+    """The default system instruction for ``kind`` on the model of ``profile`` (its object cap and mask format)."""
+    return system_instruction(kind, max_objects=profile.max_objects, mask_format=profile.mask_format)
+
+
+def media_resolution_value(value: str | None) -> str | None:
+    """``"low"|"medium"|"high"`` as the API's enum name (``MEDIA_RESOLUTION_HIGH``), None passes.
+
+    >>> media_resolution_value("High")
+    'MEDIA_RESOLUTION_HIGH'
+    """
+    if value is None:
+        return None
+    word = str(value).strip().lower().removeprefix("media_resolution_")
+    if word not in MEDIA_RESOLUTIONS:
+        raise ValueError(f"media_resolution must be one of {MEDIA_RESOLUTIONS} (or None), got {value!r}")
+    return f"MEDIA_RESOLUTION_{word.upper()}"
 
 
 def generation_config(
@@ -178,20 +217,25 @@ def generation_config(
     *,
     model: str | models.ModelProfile | None = None,
     system_instruction: str | None = None,
-    temperature: float | None = 0.5,
+    temperature: float | None = None,
     thinking: Any = None,
     structured: bool = False,
     max_output_tokens: int | None = None,
     seed: int | None = None,
+    media_resolution: str | None = None,
 ) -> dict[str, Any]:
     """The generation config of a request, as a dict ``GenerateContentConfig(**d)`` accepts.
 
     ``system_instruction=None`` uses the kind's default; ``""`` sends none.
+    ``temperature=None`` uses the model's default (:func:`spatial_nb.models.default_temperature`:
+    the live catalogue's, else 1.0 on Gemini 3.x and the cookbook's 0.5 on 2.5).
 
     Example:
-        >>> cfg = generation_config("boxes", model="gemini-2.5-pro")
+        >>> cfg = generation_config("boxes", model="gemini-2.5-flash-lite")
         >>> cfg["thinking_config"], cfg["temperature"]
-        ({'thinking_budget': 128}, 0.5)
+        ({'thinking_budget': 0}, 0.5)
+        >>> generation_config("boxes", model="gemini-3.8-flash", media_resolution="high")["media_resolution"]
+        'MEDIA_RESOLUTION_HIGH'
     """
     _check_kind(kind)
     prof = model if isinstance(model, models.ModelProfile) else models.profile(model)
@@ -199,15 +243,21 @@ def generation_config(
     cfg: dict[str, Any] = {}
     if si:
         cfg["system_instruction"] = si
-    if temperature is not None:
-        cfg["temperature"] = float(temperature)
+    if temperature is None:
+        temperature = models.default_temperature(prof)
+    if isinstance(temperature, bool) or not isinstance(temperature, (int, float)) or not 0 <= temperature <= 2:
+        raise ValueError(f"temperature must be a number from 0 to 2 (or None for the model's default), got {temperature!r}")
+    cfg["temperature"] = float(temperature)
     thinking_cfg = resolve_thinking(thinking, prof)
     if thinking_cfg:
         cfg["thinking_config"] = thinking_cfg
     cfg["safety_settings"] = [dict(s) for s in SAFETY_SETTINGS]
     if structured:
         cfg["response_mime_type"] = "application/json"
-        cfg["response_schema"] = response_schema(kind)
+        cfg["response_schema"] = response_schema(kind, prof.mask_format)
+    resolution = media_resolution_value(media_resolution)
+    if resolution:
+        cfg["media_resolution"] = resolution
     if max_output_tokens is not None:
         cfg["max_output_tokens"] = int(max_output_tokens)
     if seed is not None:
@@ -220,26 +270,27 @@ def raw_prompt(
     kind: str = "boxes",
     system_instruction: str | None = None,
     model: str | None = None,
-    temperature: float | None = 0.5,
+    temperature: float | None = None,
     **settings: Any,
 ) -> str:
     """Show exactly what a request would send: model, system instruction, parts and config.
 
     Args:
         prompt: The user prompt.
-        kind, system_instruction, model, temperature: As in ``Client.detect``.
+        kind, system_instruction, model, temperature: As in ``Client.detect`` (temperature
+            None: the model's default).
         **settings: Other ``detect`` settings: ``thinking``, ``structured``,
-            ``max_output_tokens``, ``seed``, and for the image line ``mime_type`` and
-            ``image_size`` (width, height) and ``images`` (count).
+            ``max_output_tokens``, ``seed``, ``media_resolution``, and for the image line
+            ``mime_type`` and ``image_size`` (width, height) and ``images`` (count).
 
     Example:
-        >>> print(raw_prompt("Detect the cups", model="gemini-2.5-flash").splitlines()[0])
-        model: gemini-2.5-flash
+        >>> print(raw_prompt("Detect the cups", model="gemini-3.6-flash").splitlines()[0])
+        model: gemini-3.6-flash
     """
     images = int(settings.pop("images", 1))
     mime = settings.pop("mime_type", "image/jpeg")
     size = settings.pop("image_size", None)
-    known = {"thinking", "structured", "max_output_tokens", "seed"}
+    known = {"thinking", "structured", "max_output_tokens", "seed", "media_resolution"}
     unknown = set(settings) - known
     if unknown:
         raise TypeError(f"raw_prompt() got unknown settings {sorted(unknown)}; known: {sorted(known)}")

@@ -6,6 +6,13 @@ objects, falling back to ``server.default`` (a Reply or a callable taking the re
 Replies can be errors (429/500/400), slow, cut by MAX_TOKENS, blocked by SAFETY, or
 streamed as server-sent events; a streamed reply records whether the client hung up early.
 
+Besides ``generateContent`` it serves ``GET /{version}/models`` (the live catalogue, in pages
+of ``server.page_size`` like the real API, from ``server.catalogue``) and
+``POST /{version}/interactions`` (the Interactions API: an ``Interaction`` with a
+``model_output`` step, ``usage`` and ``status``). :meth:`FakeGemini.reject` makes it answer 400
+to a thinking setting or a temperature, the way the real API answers settings a model does not
+take; every answer names the model that answered (``modelVersion`` / ``model``).
+
 Run standalone (for notebooks or a browser test driven from another process)::
 
     python tests/fake_gemini.py --port 8765
@@ -24,7 +31,8 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-__all__ = ["Reply", "RecordedRequest", "FakeGemini", "kind_aware_answer"]
+__all__ = ["Reply", "RecordedRequest", "FakeGemini", "Rejection", "kind_aware_answer", "catalogue_model",
+           "DEFAULT_CATALOGUE"]
 
 
 @dataclass
@@ -44,6 +52,8 @@ class Reply:
             no candidate is returned.
         usage: ``usageMetadata`` to send (default: small made-up token counts).
         error_message: Message in the error body for statuses >= 400.
+        model_version: The model the answer says answered (default: the requested id).
+        status: For the Interactions API, ``interaction.status`` is ``interaction_status``.
     """
 
     text: str = "[]"
@@ -56,6 +66,8 @@ class Reply:
     block_reason: str | None = None
     usage: dict[str, int] | None = None
     error_message: str = ""
+    model_version: str | None = None
+    interaction_status: str = "completed"
 
 
 @dataclass
@@ -73,7 +85,16 @@ class RecordedRequest:
     @property
     def model(self) -> str | None:
         m = re.search(r"/models/([^:/?]+)", self.path)
-        return m.group(1) if m else None
+        if m:
+            return m.group(1)
+        if self.is_interaction and isinstance(self.body, dict):
+            return self.body.get("model")
+        return None
+
+    @property
+    def is_interaction(self) -> bool:
+        """True for ``POST .../interactions`` (the Interactions API)."""
+        return self.method == "POST" and re.search(r"/interactions(\?|$)", self.path) is not None
 
     @property
     def action(self) -> str | None:
@@ -82,9 +103,20 @@ class RecordedRequest:
 
     @property
     def parts(self) -> list[dict[str, Any]]:
+        """generateContent parts, or the content items of an interaction's input steps."""
         out: list[dict[str, Any]] = []
-        for content in (self.body or {}).get("contents", []):
+        body = self.body or {}
+        for content in body.get("contents", []):
             out.extend(content.get("parts", []))
+        steps = body.get("input") if self.is_interaction else None
+        if isinstance(steps, str):
+            out.append({"type": "text", "text": steps})
+        elif isinstance(steps, list):
+            for step in steps:
+                if isinstance(step, dict) and "content" in step and step.get("type") == "user_input":
+                    out.extend(c for c in step["content"] if isinstance(c, dict))
+                elif isinstance(step, dict) and step.get("type") in ("text", "image"):
+                    out.append(step)
         return out
 
     @property
@@ -100,6 +132,11 @@ class RecordedRequest:
         """``(mime_type, bytes)`` of every inline image part (URL-safe or plain base64)."""
         out = []
         for p in self.parts:
+            if p.get("type") == "image" and "data" in p:  # Interactions API image content
+                data = p["data"]
+                raw = base64.b64decode(data + "=" * (-len(data) % 4), altchars=b"-_" if "-" in data or "_" in data else None)
+                out.append((p.get("mime_type"), raw))
+                continue
             inline = p.get("inlineData") or p.get("inline_data")
             if inline:
                 data = inline["data"]
@@ -112,11 +149,27 @@ class RecordedRequest:
         si = (self.body or {}).get("systemInstruction") or (self.body or {}).get("system_instruction")
         if not si:
             return None
+        if isinstance(si, str):  # the Interactions API sends a plain string
+            return si
         return "\n".join(p.get("text", "") for p in si.get("parts", []))
 
     @property
     def generation_config(self) -> dict[str, Any]:
-        return (self.body or {}).get("generationConfig") or {}
+        body = self.body or {}
+        return body.get("generationConfig") or body.get("generation_config") or {}
+
+    @property
+    def thinking(self) -> dict[str, Any]:
+        """The thinking setting sent, as ``{"thinking_level": "low"}`` / ``{"thinking_budget": 0}`` / {}."""
+        cfg = self.generation_config
+        if "thinking_level" in cfg and not isinstance(cfg.get("thinking_level"), dict):
+            return {"thinking_level": str(cfg["thinking_level"]).lower()}  # Interactions API
+        tc = cfg.get("thinkingConfig") or cfg.get("thinking_config") or {}
+        out = {}
+        for key, value in tc.items():
+            key = {"thinkingBudget": "thinking_budget", "thinkingLevel": "thinking_level"}.get(key, key)
+            out[key] = value.lower() if isinstance(value, str) else value
+        return out
 
     @property
     def safety_settings(self) -> list[dict[str, Any]]:
@@ -129,7 +182,7 @@ def _response_body(reply: Reply, text: str | None, finish: str | None, model: st
         "candidatesTokenCount": max(1, len(reply.text) // 4),
         "totalTokenCount": 300 + max(1, len(reply.text) // 4),
     }
-    body: dict[str, Any] = {"usageMetadata": usage, "modelVersion": model or "fake"}
+    body: dict[str, Any] = {"usageMetadata": usage, "modelVersion": reply.model_version or model or "fake"}
     if reply.block_reason:
         body["promptFeedback"] = {"blockReason": reply.block_reason}
         return body
@@ -145,6 +198,87 @@ def _response_body(reply: Reply, text: str | None, finish: str | None, model: st
     body["candidates"] = [candidate]
     return body
 
+
+def _interaction_body(reply: Reply, req: RecordedRequest) -> dict:
+    """An ``Interaction`` as the real API returns it (store=false: no stored input echoed)."""
+    n_out = max(1, len(reply.text) // 4)
+    usage = reply.usage or {"total_input_tokens": 300, "total_output_tokens": n_out, "total_thought_tokens": 0,
+                            "total_tokens": 300 + n_out}
+    stamp = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+    return {
+        "id": f"fake-interaction-{len(reply.text)}-{int(time.time() * 1000)}",
+        "status": reply.interaction_status,
+        "model": reply.model_version or req.model or "fake",
+        "created": stamp,
+        "updated": stamp,
+        "steps": [{"type": "model_output", "content": [{"type": "text", "text": reply.text}]}],
+        "usage": usage,
+    }
+
+
+@dataclass
+class Rejection:
+    """A setting the fake API refuses with HTTP 400, like a real model that does not take it.
+
+    Attributes:
+        model: Only requests for this model id (None: any).
+        thinking_level: Refuse this ``thinking_level`` (e.g. "minimal").
+        thinking_budget: Refuse any ``thinking_budget`` (True) or this value.
+        temperature: Refuse any ``temperature``.
+        message: The error message (default: one naming the setting).
+    """
+
+    model: str | None = None
+    thinking_level: str | None = None
+    thinking_budget: bool | int | None = None
+    temperature: bool = False
+    message: str | None = None
+
+    def check(self, req: RecordedRequest) -> str | None:
+        if self.model is not None and req.model != self.model:
+            return None
+        thinking = req.thinking
+        if self.thinking_level and thinking.get("thinking_level") == self.thinking_level.lower():
+            return self.message or (f"Thinking level {self.thinking_level.upper()} is not supported for this "
+                                    "model. Supported thinking_level values: LOW, MEDIUM, HIGH.")
+        budget = thinking.get("thinking_budget")
+        if self.thinking_budget is not None and budget is not None and (
+                self.thinking_budget is True or budget == self.thinking_budget):
+            return self.message or ("thinking_budget is not supported by this model; use thinking_level "
+                                    "instead.")
+        if self.temperature and "temperature" in req.generation_config:
+            return self.message or "temperature is not supported for this model: remove it from the request."
+        return None
+
+
+def catalogue_model(name: str, *, thinking: bool = True, temperature: float | None = 1.0,
+                    max_temperature: float | None = 2.0, actions: tuple[str, ...] = ("generateContent", "countTokens"),
+                    display_name: str | None = None) -> dict[str, Any]:
+    """One entry of ``GET /v1/models`` in the API's JSON shape."""
+    entry: dict[str, Any] = {
+        "name": f"models/{name}", "version": "001", "displayName": display_name or name,
+        "inputTokenLimit": 1048576, "outputTokenLimit": 65536, "supportedGenerationMethods": list(actions),
+        "thinking": thinking,
+    }
+    if temperature is not None:
+        entry["temperature"] = temperature
+    if max_temperature is not None:
+        entry["maxTemperature"] = max_temperature
+    return entry
+
+
+#: The catalogue the fake lists by default (a plausible December 2026 line-up).
+DEFAULT_CATALOGUE = [
+    catalogue_model("gemini-3.6-flash"),
+    catalogue_model("gemini-3.8-flash"),
+    catalogue_model("gemini-3.5-flash-lite"),
+    catalogue_model("gemini-3.1-pro-preview"),
+    catalogue_model("gemini-2.5-flash-lite", temperature=1.0),
+    catalogue_model("gemini-robotics-er-2-preview"),
+    catalogue_model("gemini-3.9-flash-preview"),
+    catalogue_model("gemini-3.1-flash-tts-preview", thinking=False),
+    catalogue_model("gemini-embedding-2", thinking=False, actions=("embedContent",)),
+]
 
 _STATUS_NAMES = {
     400: "INVALID_ARGUMENT",
@@ -170,6 +304,11 @@ class FakeGemini:
         self.requests: list[RecordedRequest] = []
         self.default: Reply | Callable[[RecordedRequest], Reply] = kind_aware_answer
         self.extra_routes: dict[str, Callable[[RecordedRequest, BaseHTTPRequestHandler], bool]] = {}
+        #: ``GET /models`` lists these (API JSON entries, see :func:`catalogue_model`).
+        self.catalogue: list[dict[str, Any]] = [dict(m) for m in DEFAULT_CATALOGUE]
+        #: Entries per ``GET /models`` page (the SDK follows ``nextPageToken``).
+        self.page_size = 4
+        self.rejections: list[Rejection] = []
         self._queue: deque[Reply] = deque()
         self._lock = threading.Lock()
         self._httpd = ThreadingHTTPServer((host, port), self._handler_class())
@@ -196,6 +335,25 @@ class FakeGemini:
     def generate_requests(self) -> list[RecordedRequest]:
         """Only the generateContent / streamGenerateContent requests."""
         return [r for r in self.requests if r.action in ("generateContent", "streamGenerateContent")]
+
+    def interaction_requests(self) -> list[RecordedRequest]:
+        """Only the ``POST .../interactions`` requests."""
+        return [r for r in self.requests if r.is_interaction]
+
+    def model_requests(self) -> list[RecordedRequest]:
+        """Every request that asks a model for an answer (either API)."""
+        return [r for r in self.requests
+                if r.is_interaction or r.action in ("generateContent", "streamGenerateContent")]
+
+    def list_requests(self) -> list[RecordedRequest]:
+        """The ``GET .../models`` requests (catalogue pages)."""
+        return [r for r in self.requests if r.method == "GET" and re.search(r"/models(\?|$)", r.path)]
+
+    def reject(self, **rule: Any) -> Rejection:
+        """Answer HTTP 400 to requests that carry a setting (see :class:`Rejection`)."""
+        rejection = Rejection(**rule)
+        self.rejections.append(rejection)
+        return rejection
 
     def start(self) -> FakeGemini:
         self._thread = threading.Thread(target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
@@ -263,9 +421,17 @@ class FakeGemini:
                 for pattern, route in server.extra_routes.items():
                     if re.search(pattern, self.path) and route(req, self):
                         return
-                if req.action not in ("generateContent", "streamGenerateContent"):
+                if method == "GET" and re.search(r"/models(\?|$)", self.path):
+                    self._list_models()
+                    return
+                if not req.is_interaction and req.action not in ("generateContent", "streamGenerateContent"):
                     self._send_json(404, {"error": {"code": 404, "message": f"no route {self.path}", "status": "NOT_FOUND"}})
                     return
+                for rejection in list(server.rejections):
+                    why = rejection.check(req)
+                    if why:
+                        self._send_json(400, {"error": {"code": 400, "message": why, "status": "INVALID_ARGUMENT"}})
+                        return
                 reply = server._next_reply(req)
                 if reply.delay:
                     time.sleep(reply.delay)
@@ -281,10 +447,24 @@ class FakeGemini:
                         },
                     )
                     return
-                if req.action == "streamGenerateContent":
+                if req.is_interaction:
+                    self._send_json(200, _interaction_body(reply, req))
+                elif req.action == "streamGenerateContent":
                     self._stream(req, reply)
                 else:
                     self._send_json(200, _response_body(reply, reply.text, reply.finish_reason, req.model))
+
+            def _list_models(self) -> None:
+                from urllib.parse import parse_qs, urlparse
+
+                query = parse_qs(urlparse(self.path).query)
+                start = int((query.get("pageToken") or ["0"])[0] or 0)
+                size = max(1, server.page_size)
+                page = server.catalogue[start : start + size]
+                body: dict[str, Any] = {"models": page}
+                if start + size < len(server.catalogue):
+                    body["nextPageToken"] = str(start + size)
+                self._send_json(200, body)
 
             def _stream(self, req: RecordedRequest, reply: Reply) -> None:
                 pieces = reply.chunks
@@ -345,10 +525,19 @@ def _ellipse_mask_png() -> str:
     return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode()
 
 
+def _polygon_mask(box_2d: list[int]) -> list[list[int]]:
+    """A diamond inside the box, as ``[[x, y], ...]`` over the whole image (0-1000)."""
+    y0, x0, y1, x1 = box_2d
+    cx, cy = (x0 + x1) // 2, (y0 + y1) // 2
+    return [[cx, y0 + 10], [x1 - 10, cy], [cx, y1 - 10], [x0 + 10, cy]]
+
+
 def kind_aware_answer(req: RecordedRequest) -> Reply:
     """A plausible answer for whatever kind the request asks for (by its wording)."""
     words = f"{req.system_instruction or ''}\n{req.prompt}".lower()
-    if "mask" in words and "never return masks" not in words:
+    if "mask" in words and "never return masks" not in words and "[x, y] points" in words:
+        items = [dict(b, mask=_polygon_mask(b["box_2d"])) for b in _BOXES[:2]]  # 3.6+: polygons
+    elif "mask" in words and "never return masks" not in words:
         items = [dict(b, mask=_ellipse_mask_png()) for b in _BOXES[:2]]
     elif "3d" in words or "box_3d" in words:
         items = _BOXES3D

@@ -35,7 +35,8 @@ def test_detect_writes_outputs_and_prints_a_summary(fake_gemini, photo, tmp_path
                  "--html", str(html), "--temperature", "0.2", "--max-size", "1024"])
     assert code == 0
     stdout = capsys.readouterr().out
-    assert "3 items from gemini-2.5-flash (Gemini)" in stdout
+    assert "3 items from gemini-3.6-flash (Gemini)" in stdout
+    assert "answered by" not in stdout  # the same model answered
     assert "left object" in stdout and "tokens: prompt 300" in stdout and "cached: no" in stdout
     res = Result.from_json(js.read_text())
     assert len(res) == 3 and res.request["temperature"] == 0.2 and res.image_size == (800, 600)
@@ -54,11 +55,11 @@ def test_detect_writes_outputs_and_prints_a_summary(fake_gemini, photo, tmp_path
 
 
 def test_kind_model_structured_and_system_instruction(fake_gemini, photo, capsys):
-    code = main(["detect", str(photo), "Point to the cat", "--kind", "points", "--model", "gemini-2.5-pro",
+    code = main(["detect", str(photo), "Point to the cat", "--kind", "points", "--model", "gemini-3.1-pro-preview",
                  "--structured", "--system-instruction", "Be brief."])
     assert code == 0
     req = fake_gemini.generate_requests()[0]
-    assert req.model == "gemini-2.5-pro" and req.system_instruction == "Be brief."
+    assert req.model == "gemini-3.1-pro-preview" and req.system_instruction == "Be brief."
     assert "responseSchema" in req.generation_config or "response_schema" in req.generation_config
 
 

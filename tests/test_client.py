@@ -62,7 +62,7 @@ def test_request_body_holds_image_instruction_temperature_and_safety(fake_gemini
     res = _client().detect(path, "Detect the cups", temperature=0.3)
 
     (req,) = fake_gemini.generate_requests()
-    assert req.model == "gemini-2.5-flash" and req.action == "generateContent"
+    assert req.model == "gemini-3.6-flash" and req.action == "generateContent"  # the default model
     (mime, data), = req.images
     assert mime == sniff_mime(data) == "image/jpeg"
     sent = Image.open(io.BytesIO(data))
@@ -71,9 +71,12 @@ def test_request_body_holds_image_instruction_temperature_and_safety(fake_gemini
     assert req.system_instruction == system_instruction("boxes")
     assert req.generation_config["temperature"] == pytest.approx(0.3)
     assert req.safety_settings == [{"category": "HARM_CATEGORY_DANGEROUS_CONTENT", "threshold": "BLOCK_ONLY_HIGH"}]
-    assert _thinking(req) == {"thinking_budget": 0}
+    assert _thinking(req) == {"thinking_level": "minimal"}
+    assert "mediaResolution" not in req.generation_config and "media_resolution" not in req.generation_config
     # the Result records what happened
-    assert res.model == "gemini-2.5-flash" and res.finish_reason == "STOP" and not res.cached
+    assert res.model == "gemini-3.6-flash" and res.finish_reason == "STOP" and not res.cached
+    assert res.model_version == "gemini-3.6-flash"  # the answer's modelVersion
+    assert isinstance(res.elapsed, float) and res.elapsed >= 0
     assert res.usage == {"prompt_tokens": 300, "output_tokens": res.usage["output_tokens"],
                          "thinking_tokens": 0, "total_tokens": res.usage["total_tokens"]}
     assert res.request["prompt"] == "Detect the cups" and res.request["source_name"] == "photo.jpg"
@@ -110,12 +113,13 @@ def test_png_source_is_sent_as_png(fake_gemini):
 @pytest.mark.parametrize(
     "model, expected",
     [
-        ("gemini-2.5-flash", {"thinking_budget": 0}),
+        ("gemini-3.6-flash", {"thinking_level": "minimal"}),
+        ("gemini-3.8-flash", {"thinking_level": "low"}),  # its lowest level
+        ("gemini-3.1-pro-preview", {"thinking_level": "low"}),
         ("gemini-2.5-flash-lite", {"thinking_budget": 0}),
-        ("gemini-2.5-pro", {"thinking_budget": 128}),  # cannot turn thinking off
-        ("gemini-3-flash-preview", {"thinking_level": "minimal"}),
-        ("gemini-3-pro-preview", {"thinking_level": "low"}),
-        ("gemini-2.5-flash-preview-09-2025", {"thinking_budget": 0}),  # versioned name
+        ("gemini-2.5-flash", {"thinking_level": "minimal"}),  # retired: sent gemini-3.5-flash-lite's setting
+        ("gemini-3.6-flash-001", {"thinking_level": "minimal"}),  # versioned name
+        ("gemini-3.9-flash", {"thinking_level": "low"}),  # a new point release: family rule
         ("gemini-future-model", {}),  # unknown: nothing sent
     ],
 )
@@ -128,7 +132,7 @@ def test_thinking_setting_per_model_family(fake_gemini, model, expected):
 
 def test_thinking_overrides(fake_gemini):
     img = np.zeros((32, 32, 3), np.uint8)
-    client = _client(model="gemini-3-flash-preview", profile_overrides={"thinking_value": "low"})
+    client = _client(model="gemini-3.6-flash", profile_overrides={"thinking_value": "low"})
     client.detect(img, "a")
     client.detect(img, "b", thinking=False)
     client.detect(img, "c", thinking=512)
@@ -137,11 +141,11 @@ def test_thinking_overrides(fake_gemini):
 
 
 def test_env_model_and_structured_output(fake_gemini, monkeypatch):
-    monkeypatch.setenv("SPATIAL_NB_MODEL", "gemini-2.5-pro")
+    monkeypatch.setenv("SPATIAL_NB_MODEL", "gemini-3.1-pro-preview")
     fake_gemini.queue(Reply(json.dumps([{"point": [500, 250], "label": "cat"}])))
     res = _client().detect(np.zeros((32, 32, 3), np.uint8), "Point to the cat", kind="points", structured=True)
     req = fake_gemini.generate_requests()[0]
-    assert req.model == "gemini-2.5-pro"
+    assert req.model == "gemini-3.1-pro-preview"
     cfg = req.generation_config
     assert (cfg.get("responseMimeType") or cfg.get("response_mime_type")) == "application/json"
     schema = cfg.get("responseSchema") or cfg.get("response_schema")
@@ -150,9 +154,9 @@ def test_env_model_and_structured_output(fake_gemini, monkeypatch):
 
 
 def test_masks_on_a_model_without_masks_warns_and_names_one(fake_gemini):
-    with pytest.warns(ModelSupportWarning, match="gemini-2.5-flash"):
-        res = _client(model="gemini-3-pro-preview").detect(np.zeros((32, 32, 3), np.uint8), "Segment", kind="masks")
-    assert any("gemini-2.5-flash" in w for w in res.warnings)
+    with pytest.warns(ModelSupportWarning, match="gemini-3.6-flash"):
+        res = _client(model="gemini-3.1-pro-preview").detect(np.zeros((32, 32, 3), np.uint8), "Segment", kind="masks")
+    assert any("gemini-3.6-flash" in w for w in res.warnings)
     assert len(fake_gemini.generate_requests()) == 1  # still sent
 
 
@@ -184,14 +188,25 @@ def test_429_then_success_is_retried(fake_gemini):
 
 
 def test_400_is_not_retried_and_names_the_thinking_setting(fake_gemini):
-    fake_gemini.queue(Reply(status=400, error_message="Thinking level MINIMAL is not supported for this model."))
+    # Behaviour changed by issue 10: a 400 about thinking walks the chain (budget 0 -> minimal ->
+    # low -> none); when every step is refused too, the error names the last setting sent.
+    why = "Thinking configuration is not supported for this model."
+    fake_gemini.queue(*[Reply(status=400, error_message=why)] * 4)
     with pytest.raises(GeminiRequestError) as info:
-        _client(model="gemini-3-flash-preview").detect(np.zeros((32, 32, 3), np.uint8), "Detect")
-    assert len(fake_gemini.generate_requests()) == 1
+        _client(model="gemini-2.5-flash-lite").detect(np.zeros((32, 32, 3), np.uint8), "Detect")
+    assert [_thinking(r) for r in fake_gemini.generate_requests()] == [
+        {"thinking_budget": 0}, {"thinking_level": "minimal"}, {"thinking_level": "low"}, {}]  # 3 extra, no SDK retry
     msg = str(info.value)
     assert info.value.status == 400
-    assert "thinking_level='minimal'" in msg and "thinking=" in msg and "profile_overrides" in msg
+    assert "no thinking config" in msg and "thinking=" in msg and "profile_overrides" in msg and why in msg
     assert "\n" not in msg
+
+
+def test_other_400s_are_not_adapted(fake_gemini):
+    fake_gemini.queue(Reply(status=400, error_message="Image could not be decoded."))
+    with pytest.raises(GeminiRequestError, match="HTTP 400 INVALID_ARGUMENT.*Image could not be decoded"):
+        _client().detect(np.zeros((32, 32, 3), np.uint8), "Detect")
+    assert len(fake_gemini.generate_requests()) == 1
 
 
 def test_500_on_every_attempt_gives_a_clear_error_after_the_configured_attempts(fake_gemini):
@@ -422,6 +437,7 @@ def test_vertex_needs_no_api_key_at_construction(monkeypatch):
 )
 def test_each_kind_gets_its_instruction_and_parses(fake_gemini, kind, check):
     res = _client().detect(np.zeros((48, 64, 3), np.uint8), "Find the objects", kind=kind)
-    assert fake_gemini.generate_requests()[0].system_instruction == system_instruction(kind)
+    expected = system_instruction(kind, mask_format="polygon")  # the default model answers polygons
+    assert fake_gemini.generate_requests()[0].system_instruction == expected
     assert len(res) >= 2 and all(check(it) for it in res), res
     assert res.request["kind"] == kind

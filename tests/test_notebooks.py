@@ -66,15 +66,25 @@ MASKS = [dict(BOXES[0], mask=_mask_png_data_url())]
 
 def _kind_of(req: RecordedRequest) -> str:
     si = req.system_instruction or ""
+    if si.strip() == prompts.POLYGON_MASKS_INSTRUCTION.strip():  # masks asked of Gemini 3.6+
+        return "masks"
     for kind, text in prompts.SYSTEM_INSTRUCTIONS.items():
         if si.strip() == text.strip():
             return kind
     return "boxes"
 
 
+def _polygon_masks() -> list[dict]:
+    """MASKS with the mask as a polygon [x, y] over the whole image, covering the box (3.6+ format)."""
+    y0, x0, y1, x1 = MASKS[0]["box_2d"]
+    return [dict(MASKS[0], mask=[[x0, y0], [x1, y0], [x1, y1], [x0, y1]])]
+
+
 def _scripted_answer(req: RecordedRequest) -> Reply:
     kind = _kind_of(req)
-    if kind == "masks":
+    if kind == "masks" and "[x, y] points" in (req.system_instruction or ""):
+        items = _polygon_masks()
+    elif kind == "masks":
         items = MASKS
     elif kind == "points":
         items = POINTS
@@ -224,11 +234,28 @@ def test_tour_notebook_runs_and_draws_every_section(kernel_env, tmp_path):
         stderr = "".join(o.get("text", "") for o in cell.outputs if o.get("name") == "stderr")
         assert "glyph" not in stderr.lower(), f"{section}: labels drawn with missing glyphs: {stderr}"
 
+    # The Interactions API cell went through /interactions, with store=False.
+    inter = kernel_env.interaction_requests()
+    assert len(inter) == 1 and inter[0].body["store"] is False and inter[0].images
+
     # Each section's prompt reached the server with its kind's system instruction.
     sent = [(r.prompt, _kind_of(r)) for r in kernel_env.generate_requests()]
     for section, (kind, _cell) in sections.items():
         ex = samples.example(section)
         assert any(ex.prompt in p and k == kind for p, k in sent), f"{section}: request not sent as {kind}"
+
+
+def test_tour_model_picker_offers_current_models_default_first():
+    from spatial_nb import models
+
+    nb = nbformat.read(TOUR, as_version=4)
+    (line,) = [ln for cell in nb.cells if cell.cell_type == "code" for ln in cell.source.splitlines()
+               if ln.startswith("MODEL = ")]
+    default = re.match(r'MODEL = "([^"]+)"', line).group(1)
+    options = re.findall(r'"([^"]+)"', line.split("@param", 1)[1])
+    assert default == models.DEFAULT_MODEL == options[0]
+    assert all(models.profile(m).status == "current" for m in options)
+    assert "gemini-2.5-flash" not in options and "gemini-3-pro-preview" not in options
 
 
 def test_panel_notebook_runs(kernel_env, tmp_path):

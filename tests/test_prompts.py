@@ -8,7 +8,15 @@ from PIL import Image
 
 import pytest
 
-from spatial_nb.prompts import KIND_TITLES, KINDS, generation_config, raw_prompt, system_instruction, template
+from spatial_nb.prompts import (
+    KIND_TITLES,
+    KINDS,
+    POLYGON_MASKS_INSTRUCTION,
+    generation_config,
+    raw_prompt,
+    system_instruction,
+    template,
+)
 
 
 def test_kinds_and_titles():
@@ -63,8 +71,12 @@ def test_template_label_with():
 
 
 def test_generation_config_per_model():
-    assert generation_config("boxes")["thinking_config"] == {"thinking_budget": 0}
-    assert generation_config("boxes", model="gemini-3-pro-preview")["thinking_config"] == {"thinking_level": "low"}
+    cfg = generation_config("boxes")  # the default model, gemini-3.6-flash
+    assert cfg["thinking_config"] == {"thinking_level": "minimal"} and cfg["temperature"] == 1.0
+    assert generation_config("boxes", model="gemini-3.1-pro-preview")["thinking_config"] == {"thinking_level": "low"}
+    lite = generation_config("boxes", model="gemini-2.5-flash-lite")
+    assert lite["thinking_config"] == {"thinking_budget": 0} and lite["temperature"] == 0.5  # the cookbook's
+    assert generation_config("boxes", temperature=0.3)["temperature"] == 0.3  # explicit wins
     assert "thinking_config" not in generation_config("boxes", thinking=False)
     assert generation_config("boxes", thinking=512)["thinking_config"] == {"thinking_budget": 512}
     assert generation_config("boxes", thinking="LOW")["thinking_config"] == {"thinking_level": "low"}
@@ -74,18 +86,51 @@ def test_generation_config_per_model():
     assert cfg["response_schema"]["items"]["required"] == ["point", "label"]
     assert (cfg["seed"], cfg["max_output_tokens"]) == (3, 99)
     assert cfg["safety_settings"] == [{"category": "HARM_CATEGORY_DANGEROUS_CONTENT", "threshold": "BLOCK_ONLY_HIGH"}]
+    assert "media_resolution" not in cfg
+    assert generation_config("boxes", media_resolution="HIGH")["media_resolution"] == "MEDIA_RESOLUTION_HIGH"
+    with pytest.raises(ValueError, match="media_resolution must be one of"):
+        generation_config("boxes", media_resolution="ultra")
+    with pytest.raises(ValueError, match="temperature must be"):
+        generation_config("boxes", temperature=3)
+
+
+@pytest.mark.parametrize(
+    "model, asks_polygons",
+    [
+        ("gemini-2.5-flash-lite", False),  # PNG maps in the box
+        ("gemini-3.5-flash", False),
+        ("gemini-3.6-flash", True),  # polygons of [x, y] over the whole image
+        ("gemini-3.8-flash", True),
+        ("gemini-robotics-er-2-preview", True),
+        ("gemini-3.9-flash", True),  # a new point release, by family rule
+    ],
+)
+def test_mask_instruction_asks_each_family_for_its_format(model, asks_polygons):
+    si = generation_config("masks", model=model)["system_instruction"]
+    assert (si == POLYGON_MASKS_INSTRUCTION) is asks_polygons
+    assert (si == system_instruction("masks")) is not asks_polygons
+    assert '"mask"' in si and "Limit to 20 objects" in si
+    if asks_polygons:
+        assert "[x, y] points, x first" in si and "whole image" in si
+        schema = generation_config("masks", model=model, structured=True)["response_schema"]
+        assert schema["items"]["properties"]["mask"] == {"type": "ARRAY", "items": {"type": "ARRAY",
+                                                                                    "items": {"type": "INTEGER"}}}
+    # the raw-prompt view shows the instruction actually sent
+    assert si in raw_prompt("Segment the cups", kind="masks", model=model)
 
 
 def test_raw_prompt_shows_everything_sent():
-    text = raw_prompt("Detect the cups", kind="masks", model="gemini-2.5-pro", temperature=0.2,
-                      image_size=(640, 480), mime_type="image/png")
-    assert "model: gemini-2.5-pro" in text
+    text = raw_prompt("Detect the cups", kind="masks", model="gemini-2.5-flash-lite", temperature=0.2,
+                      image_size=(640, 480), mime_type="image/png", media_resolution="high")
+    assert "model: gemini-2.5-flash-lite" in text
     assert system_instruction("masks") in text
     assert "[image 1: inline_data, image/png, 640x480 px]" in text
     assert "Detect the cups" in text
     config = json.loads(text.split("--- generation config ---", 1)[1])
     assert config == {k: v for k, v in generation_config(
-        "masks", model="gemini-2.5-pro", temperature=0.2).items() if k != "system_instruction"}
+        "masks", model="gemini-2.5-flash-lite", temperature=0.2, media_resolution="high").items()
+        if k != "system_instruction"}
+    assert config["media_resolution"] == "MEDIA_RESOLUTION_HIGH"
     with pytest.raises(TypeError, match="temprature"):
         raw_prompt("x", temprature=1)
 

@@ -1,14 +1,15 @@
-"""Command-line options shared by the subcommands that send requests (detect, batch).
+"""Command-line options shared by the subcommands that send requests (detect, batch, doctor).
 
 One definition of --kind, --model, --temperature and --max-size, with validation, so the
-subcommands accept the same values and say the same thing about bad ones.
+subcommands accept the same values and say the same thing about bad ones;
+:func:`add_model_options` adds --media-resolution and --backend for commands that pass them on.
 """
 
 from __future__ import annotations
 
 import argparse
 
-__all__ = ["add_request_options"]
+__all__ = ["add_request_options", "add_model_options"]
 
 
 def _max_size(text: str) -> int | None:
@@ -47,8 +48,12 @@ def add_request_options(parser: argparse.ArgumentParser) -> None:
     from ..prompts import KINDS
 
     parser.add_argument("--kind", choices=KINDS, default="boxes", help="answer format (default: boxes)")
-    parser.add_argument("--model", default=None, help="model id (default: $SPATIAL_NB_MODEL or gemini-2.5-flash)")
-    parser.add_argument("--temperature", type=_temperature, default=0.5, help="sampling temperature (default: 0.5)")
+    from ..models import DEFAULT_MODEL
+
+    parser.add_argument("--model", default=None,
+                        help=f"model id (default: $SPATIAL_NB_MODEL or {DEFAULT_MODEL}; spatial-nb models lists them)")
+    parser.add_argument("--temperature", type=_temperature, default=None,
+                        help="sampling temperature (default: the model's own: 1.0 on Gemini 3, 0.5 on 2.5)")
     parser.add_argument(
         "--max-size", type=_max_size, default=640, metavar="{640,1024,original}",
         help="longest side sent to the model in pixels, or 'original' (default: 640)",
@@ -57,4 +62,19 @@ def add_request_options(parser: argparse.ArgumentParser) -> None:
         "--thinking", type=_thinking, default=None, metavar="{off,BUDGET,LEVEL}",
         help="override the model's thinking setting: off, a thinking_budget such as 128, "
         "or a thinking_level such as low (default: the model profile's)",
+    )
+
+
+def add_model_options(parser: argparse.ArgumentParser) -> None:
+    """Add ``--media-resolution`` and ``--backend`` (Client.detect's ``media_resolution``, Client's ``backend``)."""
+    from ..backends import BACKENDS
+    from ..prompts import MEDIA_RESOLUTIONS
+
+    parser.add_argument(
+        "--media-resolution", choices=MEDIA_RESOLUTIONS, default=None,
+        help="tokens per image: low, medium or high (default: the model's; try high when boxes come back off)",
+    )
+    parser.add_argument(
+        "--backend", choices=BACKENDS, default="generate_content",
+        help="request path: generate_content (default) or interactions (the Interactions API, sent with store=False)",
     )

@@ -94,5 +94,6 @@ def _clear(args) -> int:
     cache = _open(args)
     with _explained(cache):
         removed = cache.clear()
+    (cache.directory / "model_settings.json").unlink(missing_ok=True)  # settings learned from 400s (issue 10)
     print(f"removed {removed} {'entry' if removed == 1 else 'entries'} from {cache.directory}")
     return 0

@@ -15,7 +15,7 @@ import warnings
 from pathlib import Path
 from typing import Any
 
-from ._options import add_request_options
+from ._options import add_model_options, add_request_options
 
 __all__ = ["register", "run"]
 
@@ -24,7 +24,8 @@ EXAMPLES = """examples:
   spatial-nb detect kitchen.jpg 'Detect the cups, with no more than 20 items. Output a json list where each entry contains the 2D bounding box in "box_2d" and a text label in "label".'
   spatial-nb detect photo.jpg "Point to the cat" --kind points --json result.json --html overlay.html
   spatial-nb detect shelf.jpg "Segment the bottles" --kind masks --max-size 1024 --out masks.png
-  spatial-nb detect photo.jpg "Detect the cups" --model gemini-2.5-pro --structured
+  spatial-nb detect photo.jpg "Detect the cups" --model gemini-3.8-flash --media-resolution high
+  spatial-nb detect photo.jpg "Detect the cups" --backend interactions --structured
   SPATIAL_NB_OFFLINE=1 spatial-nb detect kitchen.jpg "Detect the cups"   # cache replay only
 
 The key comes from GOOGLE_API_KEY or GEMINI_API_KEY (https://aistudio.google.com/apikey).
@@ -47,6 +48,7 @@ def register(subparsers: Any) -> None:
     parser.add_argument("image", metavar="IMAGE", help="image file (JPEG, PNG, WebP, GIF, ...)")
     parser.add_argument("prompt", metavar="PROMPT", help='what to find, e.g. "Detect the cups"')
     add_request_options(parser)
+    add_model_options(parser)
     parser.add_argument("--system-instruction", help="replace the default system instruction ('' for none)")
     parser.add_argument("--structured", action="store_true", help="send a response schema (JSON mode)")
     parser.add_argument("--offline", action="store_true", help="replay from the cache only; never contact Gemini")
@@ -70,7 +72,9 @@ def _show_warning(message: Any, category: Any, filename: str, lineno: int, file:
 
 def run(args: argparse.Namespace) -> int:
     """Execute ``detect``; returns the exit code (errors are raised as SpatialNBError)."""
+    from ..adaptation import SettingsAdaptedWarning
     from ..client import Client, ModelSupportWarning
+    from ..models import RetiredModelWarning
     from ..images import load_image
 
     from ..errors import SpatialNBError
@@ -88,13 +92,15 @@ def run(args: argparse.Namespace) -> int:
                 f"{args.out.suffix or '(none)'!r}; use .png, .jpg or .webp"
             )
     with warnings.catch_warnings():  # restores the filters and showwarning afterwards
-        # the model-support warning is also on the result: the summary prints it once
-        warnings.filterwarnings("ignore", category=ModelSupportWarning)
+        # these warnings are also on the result: the summary prints each once
+        for category in (ModelSupportWarning, RetiredModelWarning, SettingsAdaptedWarning):
+            warnings.filterwarnings("ignore", category=category)
         warnings.showwarning = _show_warning
         client = Client(
             model=args.model,
             cache=not args.no_cache,
             offline=True if args.offline else None,
+            backend=args.backend,
         )
         result = client.detect(
             args.image,
@@ -105,6 +111,7 @@ def run(args: argparse.Namespace) -> int:
             system_instruction=args.system_instruction,
             structured=args.structured,
             thinking=args.thinking,
+            media_resolution=args.media_resolution,
         )
     written = []
     if args.out is not None or args.html is not None:
@@ -131,15 +138,20 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _summary(result: Any, written: list[str], out: Any) -> None:
+    from ..models import answered_by
+
     n = len(result)
     source = "cache" if result.cached else "Gemini"
     print(f"{n} item{'s' if n != 1 else ''} from {result.model} ({source})", file=out)
+    other = answered_by(result)
+    if other:
+        print(f"answered by {_clean(other, 80)} (asked for {result.model}; Google routed the request)", file=out)
     for i, item in enumerate(result.items[:50], 1):
         print(f"  {i:>2}. {_clean(item.label) or '(no label)'}", file=out)
     if n > 50:
         print(f"  ... {n - 50} more", file=out)
     for warning in result.warnings:
-        print(f"warning: {_clean(warning, 300)}", file=out)
+        print(f"warning: {_clean(warning, 500)}", file=out)
     usage = result.usage or {}
     if usage:
         print(
@@ -149,6 +161,8 @@ def _summary(result: Any, written: list[str], out: Any) -> None:
             ),
             file=out,
         )
+    if result.elapsed is not None:
+        print(f"time: {result.elapsed:.2f} s" + (" (when it was first asked)" if result.cached else ""), file=out)
     print(f"cached: {'yes' if result.cached else 'no'}", file=out)
     for path in written:
         print(f"wrote {path}", file=out)
