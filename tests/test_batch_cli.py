@@ -23,7 +23,7 @@ def test_dry_run_sends_nothing(tmp_path, fake_gemini, capsys):
     out = capsys.readouterr().out
     assert code == 0
     assert "images:          12" in out and "requests:        12" in out
-    assert "input tokens:    ~" in out and "3,096 image" in out  # 12 x 258
+    assert "input tokens:    ~" in out and "13,440 image" in out  # 12 x 1120 (Gemini 3 default model)
     assert fake_gemini.requests == [] and not (tmp_path / "out" / "results.jsonl").exists()
 
 

@@ -18,7 +18,7 @@ import ipywidgets as W
 import pytest
 from PIL import Image
 
-from spatial_nb import prompts
+from spatial_nb import models, prompts
 from spatial_nb.result import Result
 from spatial_nb.widgets import Panel, PanelState
 
@@ -132,11 +132,11 @@ def test_widgets_drive_state_and_kind_switch_updates_prompt():
 
 def test_model_that_cannot_do_masks_is_named_with_an_alternative():
     panel = Panel()
-    panel.model_box.value = "gemini-3-pro-preview"
+    panel.model_box.value = "gemini-3.1-pro-preview"
     assert panel.model_note.value == ""  # boxes are fine
     panel.kind_buttons.value = "masks"
     note = panel.model_note.value
-    assert "gemini-3-pro-preview" in note and "gemini-2.5-flash" in note
+    assert "gemini-3.1-pro-preview" in note and "gemini-3.6-flash" in note
     panel.kind_buttons.value = "boxes"
     assert panel.model_note.value == ""
 
@@ -211,7 +211,7 @@ def test_kind_reaches_the_request(fake_gemini, kind, n_expected):
     panel.target_text.value = "the cups"
     click_run(panel)
     (req,) = fake_gemini.generate_requests()
-    assert req.system_instruction == prompts.system_instruction(kind)
+    assert req.system_instruction == prompts.generation_config(kind)["system_instruction"]
     assert prompts.template(kind, "the cups") in req.prompt
     assert len(panel.state.current.result) == n_expected
     assert n_items(panel.overlay.value) == n_expected
@@ -412,7 +412,7 @@ def test_downloads_are_data_urls_in_the_shared_format(fake_gemini):
     overlay = Image.open(io.BytesIO(base64.b64decode(png.group(2))))
     assert overlay.size == panel.state.current.picture.size
     res = Result.from_json(base64.b64decode(js.group(2)))
-    assert res.labels == panel.state.current.result.labels and res.model == "gemini-2.5-flash"
+    assert res.labels == panel.state.current.result.labels and res.model == models.DEFAULT_MODEL
 
 
 # -- messages ----------------------------------------------------------------------------------------

@@ -297,11 +297,12 @@ def run_batch_api(
                 _write_error(writer, summary, key, f"Gemini batch request failed: {_error_text(error)}")
                 continue
             plan = plans.get(key) or _plan(client, by_name[key], prompt, kind, settings)
-            from ..client import _read_response
+            from ..backends import read_response
             from ..parsing import parse
 
-            text, finish, block, usage = _read_response([response])
-            result = plan.finish(parse(text), text, finish, block, usage)
+            answer = read_response([response])
+            result = plan.finish(parse(answer.text), answer.text, answer.finish, answer.block, answer.usage,
+                                 model_version=answer.model_version)
             _write_ok(writer, summary, key, result, elapsed, job_name=info["name"])
             already.add(key)
         if job_file.exists():  # keep the job's record, but do not resume it again
