@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import GeminiRequestError, SpatialNBError
+from ..filenames import escape_file_name
 from ..result import Result
 from .runner import BatchSummary, _prepare_out, _Writer, image_names
 
@@ -247,7 +248,7 @@ def run_batch_api(
         **{k: v for k, v in detect_kwargs.items() if isinstance(v, (str, int, float, bool, type(None)))},
     }
     results_path, already = _prepare_out(out_dir, run_settings, resume=True)
-    by_name = {name: root / name for name in names}
+    by_name = {escape_file_name(name): root / name for name in names}  # keys as records store them
     summary = BatchSummary(images=len(names), path=results_path, skipped=sum(1 for n in names if n in already))
     writer = _Writer(results_path)
     try:

@@ -5,7 +5,8 @@ Threads (the SDK call is blocking I/O) run up to ``concurrency`` requests; an
 thread alone writes ``results.jsonl`` — one flushed JSON line per finished image — so a crash
 or Ctrl-C loses at most the requests in flight (and those still land in the answer cache);
 a re-run skips every image already recorded ``"ok"``. Memory stays flat: results go to disk,
-not into a list.
+not into a list. Record names are :func:`~spatial_nb.filenames.escape_file_name` of the file
+name, so names of any bytes are stored losslessly and one odd name never stops a run.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import GeminiRequestError, MissingKeyError, SpatialNBError
+from ..filenames import escape_file_name
 from ..result import Result
 from .limiter import AdaptiveLimit
 
@@ -134,7 +136,8 @@ def image_names(
     """The root folder and the sorted image names relative to it (posix ``/``), as plain strings.
 
     Strings, not Path objects, so a 100,000-image folder costs a few MB, not tens (see
-    :func:`find_images` for the arguments).
+    :func:`find_images` for the arguments). These are OS names (undecodable bytes
+    surrogate-escaped, PEP 383); records store ``escape_file_name(name)``.
     """
     if isinstance(folder_or_paths, (str, os.PathLike)):
         root = Path(folder_or_paths)
@@ -181,13 +184,18 @@ def find_images(
 
 
 def read_records(path: str | os.PathLike) -> Iterator[dict[str, Any]]:
-    """The records of a ``results.jsonl`` (or its folder), skipping a torn last line."""
+    """The records of a ``results.jsonl`` (or its folder), skipping a torn last line.
+
+    A record's ``path`` is the image name relative to the run's folder, written with
+    :func:`~spatial_nb.filenames.escape_file_name` (unchanged for ordinary names); open the
+    image with ``root / spatial_nb.filenames.unescape_file_name(record["path"])``.
+    """
     path = Path(path)
     if path.is_dir():
         path = path / RESULTS_FILENAME
     if not path.exists():
         return
-    with path.open(encoding="utf-8") as fh:
+    with path.open(encoding="utf-8", errors="replace") as fh:
         for line in fh:
             line = line.strip()
             if not line:
@@ -201,7 +209,9 @@ def read_records(path: str | os.PathLike) -> Iterator[dict[str, Any]]:
 
 
 def load_results(path: str | os.PathLike) -> dict[str, Result]:
-    """``{image name: Result}`` of the ``"ok"`` records of a run (the last one per image wins)."""
+    """``{image name: Result}`` of the ``"ok"`` records of a run (the last one per image wins).
+
+    Names are as stored in the records (see :func:`read_records`)."""
     out: dict[str, Result] = {}
     for record in read_records(path):
         if record.get("status") == "ok" and record.get("result"):
@@ -210,12 +220,17 @@ def load_results(path: str | os.PathLike) -> dict[str, Result]:
 
 
 class _Writer:
-    """Appends one JSON line per record and flushes it (the main thread is the only writer)."""
+    """Appends one JSON line per record and flushes it (the main thread is the only writer).
+
+    Names arrive escaped; should any other text still hold a lone surrogate (an exception
+    message quoting a raw OS name), it is written as the JSON escape ``\\udcXX`` instead of
+    stopping the run (``errors="backslashreplace"``: the line stays valid JSON).
+    """
 
     def __init__(self, path: Path):
         self.path = path
         torn = path.exists() and path.stat().st_size > 0 and not path.read_bytes().endswith(b"\n")
-        self._fh = path.open("a", encoding="utf-8")
+        self._fh = path.open("a", encoding="utf-8", errors="backslashreplace")
         if torn:
             self._fh.write("\n")  # never glue a new record onto a torn line
 
@@ -315,7 +330,8 @@ def run_folder(
 ) -> BatchSummary:
     """Ask the same question about every image in a folder; write one JSON line per image.
 
-    Each line of ``out/results.jsonl`` is ``{"path": <name relative to the folder>,
+    Each line of ``out/results.jsonl`` is ``{"path": <name relative to the folder, escaped by
+    spatial_nb.filenames.escape_file_name>,
     "status": "ok" | "error", "result": <Result.to_dict()> | "error": <message>,
     "elapsed_s": <seconds>}`` and is flushed as soon as the image finishes. Re-running with
     the same ``out`` skips images already recorded ``"ok"`` (errors are tried again), and the
@@ -365,10 +381,10 @@ def run_folder(
     }
     results_path, already = _prepare_out(out_dir, settings, resume)
     summary = BatchSummary(images=len(names), path=results_path, lowest_concurrency=concurrency)
-    summary.skipped = sum(1 for n in names if n in already)
+    summary.skipped = sum(1 for n in names if escape_file_name(n) in already)
     # The names live on as ONE string (a 100k-image folder: a few MB, not a list of 100k
     # objects); fresh jobs are cut from it one at a time, only re-sends wait in a queue.
-    fresh: Iterator[str] = (n for n in _NameList(names) if n not in already)
+    fresh: Iterator[str] = (n for n in _NameList(names) if escape_file_name(n) not in already)
     del names
     next_fresh: str | None = next(fresh, None)
     pending: deque[_Job] = deque()
@@ -381,10 +397,11 @@ def run_folder(
     def record(job: _Job, fut: Future, notify: bool = True) -> None:
         """Turn a finished future into a record (or a re-queue)."""
         elapsed = time.perf_counter() - job.started
+        name = escape_file_name(job.name)  # what the record stores (lossless, valid UTF-8)
         exc = fut.exception()
         if exc is None:
             res, elapsed = fut.result()
-            rec = {"path": job.name, "status": "ok", "result": res.to_dict(), "elapsed_s": round(elapsed, 3)}
+            rec = {"path": name, "status": "ok", "result": res.to_dict(), "elapsed_s": round(elapsed, 3)}
             summary.count_answer(res)
             limit.on_success()
         else:
@@ -401,12 +418,12 @@ def run_folder(
                 summary.requeued += 1
                 return
             message = str(exc) if isinstance(exc, SpatialNBError) else f"{type(exc).__name__}: {exc}"
-            rec = {"path": job.name, "status": "error", "error": message, "elapsed_s": round(elapsed, 3)}
+            rec = {"path": name, "status": "error", "error": message, "elapsed_s": round(elapsed, 3)}
             status = getattr(exc, "status", None)
             if status is not None:
                 rec["status_code"] = status
             summary.errors += 1
-            summary.error_messages[job.name] = message
+            summary.error_messages[name] = message
         writer.write(rec)
         if (summary.done + summary.errors) % GC_EVERY == 0:
             gc.collect()

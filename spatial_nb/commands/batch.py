@@ -130,18 +130,45 @@ def _interrupted(args: argparse.Namespace, total: int) -> str:
             "— run the same command again to do the rest")
 
 
+def _image_sizes(results: dict[str, Any], root: Path) -> dict[str, tuple[int, int]]:
+    """Upright pixel size per record name: from the request record, else the file's header
+    (opened by its real OS name, so escaped names work; see spatial_nb.filenames)."""
+    from PIL import Image
+
+    from ..filenames import unescape_file_name
+
+    sizes: dict[str, tuple[int, int]] = {}
+    for name, res in results.items():
+        size = (res.request or {}).get("original_size")
+        if isinstance(size, (list, tuple)) and len(size) == 2:
+            sizes[name] = (int(size[0]), int(size[1]))
+            continue
+        try:
+            with Image.open(root / unescape_file_name(name)) as img:
+                w, h = img.size
+                if img.getexif().get(0x0112, 1) in (5, 6, 7, 8):  # the model saw it upright
+                    w, h = h, w
+                sizes[name] = (w, h)
+        except OSError:
+            pass  # to_coco says which image it could not size
+    return sizes
+
+
 def _export(args: argparse.Namespace, root: Path) -> None:
     from ..batch import load_results
     from ..export import to_coco, to_yolo
+    from ..filenames import unescape_file_name
 
     results = load_results(args.out)
     for fmt in args.export:
         if fmt == "coco":
             path = Path(args.out) / "coco.json"
-            coco = to_coco(results, path, images_root=root)
+            # file_name keeps the escaped record name (COCO JSON must be valid UTF-8)
+            coco = to_coco(results, path, images_root=root, image_sizes=_image_sizes(results, root))
             dropped = sum(coco["info"]["spatial_nb"]["skipped_items_without_box"].values())
             print(f"COCO: {len(coco['images'])} images, {len(coco['annotations'])} annotations, "
                   f"{len(coco['categories'])} classes -> {path}" + (f" ({dropped} items without a box skipped)" if dropped else ""))
         else:
-            lm = to_yolo(results, Path(args.out) / "yolo")
+            # label files mirror the images' real file names (bytes and all)
+            lm = to_yolo({unescape_file_name(n): r for n, r in results.items()}, Path(args.out) / "yolo")
             print(f"YOLO: {len(results)} label files, {len(lm.names)} classes -> {Path(args.out) / 'yolo'}")
