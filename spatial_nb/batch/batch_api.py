@@ -22,7 +22,8 @@ from typing import Any
 from ..errors import GeminiRequestError, SpatialNBError
 from ..filenames import escape_file_name
 from ..result import Result
-from .runner import BatchSummary, _prepare_out, _Writer, image_names
+from .records import BatchSummary, _prepare_out, _Writer
+from .runner import image_names
 
 __all__ = ["run_batch_api", "build_requests", "JOB_FILENAME", "INLINE_LIMIT_BYTES"]
 
