@@ -23,7 +23,7 @@ from ..errors import GeminiRequestError, SpatialNBError
 from ..filenames import escape_file_name
 from ..result import Result
 from .records import BatchSummary, _prepare_out, _Writer
-from .runner import image_names
+from .runner import image_names, plan_request
 
 __all__ = ["run_batch_api", "build_requests", "JOB_FILENAME", "INLINE_LIMIT_BYTES"]
 
@@ -39,15 +39,6 @@ TERMINAL_STATES = {"JOB_STATE_SUCCEEDED", "JOB_STATE_FAILED", "JOB_STATE_CANCELL
 def _state(job: Any) -> str:
     state = getattr(job, "state", None)
     return getattr(state, "name", None) or str(state or "JOB_STATE_UNSPECIFIED")
-
-
-def _plan(client: Any, path: Path, prompt: str, kind: str, settings: dict[str, Any]) -> Any:
-    defaults = dict(temperature=0.5, max_size=640, system_instruction=None, model=None, structured=False,
-                    thinking=None, max_output_tokens=None, context=None, seed=None, image_format=None)
-    unknown = set(settings) - set(defaults)
-    if unknown:
-        raise TypeError(f"batch API mode got unknown settings {sorted(unknown)}")
-    return client._plan(str(path), prompt, kind, {**defaults, **settings})
 
 
 def build_requests(plans: dict[str, Any]) -> list[Any]:
@@ -266,7 +257,7 @@ def run_batch_api(
             for name, path in by_name.items():
                 if name in already:
                     continue
-                plan = _plan(client, path, prompt, kind, settings)
+                plan = plan_request(client, path, prompt, kind, settings)
                 hit = plan.cached()
                 if hit is not None:  # answered before: no need to pay again
                     _write_ok(writer, summary, name, hit, 0.0)
@@ -298,7 +289,7 @@ def run_batch_api(
             if error is not None or response is None:
                 _write_error(writer, summary, key, f"Gemini batch request failed: {_error_text(error)}")
                 continue
-            plan = plans.get(key) or _plan(client, by_name[key], prompt, kind, settings)
+            plan = plans.get(key) or plan_request(client, by_name[key], prompt, kind, settings)
             from ..client import _read_response
             from ..parsing import parse
 

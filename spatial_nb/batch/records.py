@@ -48,7 +48,10 @@ class BatchSummary:
         items: Objects found in this run.
         tokens: Tokens spent in this run (answers replayed from the cache cost none).
         cached: Answers replayed from the cache.
-        requeued: Requests sent again after a 429 or a 5xx got through the SDK's retries.
+        requeued: Requests sent again after a 429 or a 5xx got through the SDK's retries,
+            or after an empty answer.
+        empty_answers: Answers with no text at all (see :mod:`spatial_nb.empty_answers`),
+            counting each one that was asked again.
         throttles: Times the concurrency was halved; ``lowest_concurrency`` how low it went.
         path: The ``results.jsonl`` file.
         interrupted: True when the run stopped early (Ctrl-C).
@@ -62,6 +65,7 @@ class BatchSummary:
     tokens: int = 0
     cached: int = 0
     requeued: int = 0
+    empty_answers: int = 0
     throttles: int = 0
     lowest_concurrency: int = 0
     elapsed_s: float = 0.0
@@ -95,6 +99,8 @@ class BatchSummary:
             f"{f', {self.remaining} left' if self.remaining else ''}; {self.items} items, "
             f"{self.tokens:,} tokens, {self.cached} from cache, {self.elapsed_s:.1f} s"
         )
+        if self.empty_answers:
+            text += f"; {self.empty_answers} empty answers"
         if self.throttles:
             text += f"; rate-limited {self.throttles}x (concurrency went down to {self.lowest_concurrency})"
         if self.path:

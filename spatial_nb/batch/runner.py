@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ..empty_answers import empty_answer_message, is_empty_answer, is_refusal
 from ..errors import GeminiRequestError, MissingKeyError, SpatialNBError
 from ..filenames import escape_file_name
 from ..result import Result
@@ -46,6 +47,9 @@ IMAGE_EXTENSIONS = frozenset({".jpg", ".jpeg", ".png", ".webp", ".gif", ".bmp", 
 #: (~0.2 KB per request) that Python's generational GC otherwise lets pile up for thousands
 #: of requests; collecting keeps a 100,000-image run as small as a 100-image one.
 GC_EVERY = 100
+#: What ``Client.detect`` uses when a setting is not given (to rebuild a request's cache key).
+DETECT_DEFAULTS = dict(temperature=0.5, max_size=640, system_instruction=None, model=None, structured=False,
+                       thinking=None, max_output_tokens=None, context=None, seed=None, image_format=None)
 
 
 # -- finding images -------------------------------------------------------------------------
@@ -110,6 +114,30 @@ def _detect(client: Any, path: Path, prompt: str, kwargs: dict[str, Any]) -> tup
     return res, time.perf_counter() - start
 
 
+def plan_request(client: Any, path: str | os.PathLike, prompt: str, kind: str, settings: dict[str, Any]) -> Any:
+    """The client's plan of one request (what ``client.detect`` would send; nothing is sent)."""
+    unknown = set(settings) - set(DETECT_DEFAULTS)
+    if unknown:
+        raise TypeError(f"batch mode got unknown settings {sorted(unknown)}")
+    return client._plan(str(path), prompt, kind, {**DETECT_DEFAULTS, **settings})
+
+
+def _forget_answer(client: Any, path: Path, prompt: str, kwargs: dict[str, Any]) -> None:
+    """Drop an answer from the client's cache, so asking again reaches Gemini and no later
+    run replays it (an empty answer must never be served as "nothing found")."""
+    cache = getattr(client, "cache", None)
+    if cache is None or not hasattr(client, "_plan"):
+        return  # a client without our cache has nothing to forget
+    settings = {k: v for k, v in kwargs.items() if k != "kind"}
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # the request already warned about the model
+            key = plan_request(client, path, prompt, kwargs.get("kind", "boxes"), settings).key
+    except Exception:  # noqa: BLE001 - the image or settings went away: nothing cached to forget
+        return
+    cache.delete(key)
+
+
 class _NameList:
     """Names packed into one NUL-separated string (file names never contain NUL)."""
 
@@ -134,6 +162,7 @@ class _NameList:
 class _Job:
     name: str
     attempt: int = 0
+    empty: int = 0  # empty answers so far
     not_before: float = 0.0
     epoch: int = 0
     started: float = 0.0
@@ -160,6 +189,7 @@ def run_folder(
     recursive: bool = True,
     on_record: Callable[[dict[str, Any], BatchSummary], None] | None = None,
     max_requeues: int = 4,
+    empty_retries: int = 2,
     requeue_delay: float = 2.0,
     increase_after: int = 10,
     **detect_kwargs: Any,
@@ -186,6 +216,10 @@ def run_folder(
         resume: False moves an existing ``results.jsonl`` aside and starts over.
         on_record: Called with each record and the running summary after it is written.
         max_requeues: How often one image is sent again after a 429/5xx surfaced.
+        empty_retries: How often one image is asked again after an answer with no text at
+            all (no candidates, no text parts); then it gets an ``"error"`` record. A parsed
+            ``[]`` is a valid "nothing found"; a blocked prompt or a safety stop is an error at
+            once (Gemini said why). Empty answers never stay in the answer cache.
         requeue_delay: Seconds before the first re-send (doubles each time).
         increase_after: Successes in a row before concurrency grows by one again.
 
@@ -237,9 +271,24 @@ def run_folder(
         exc = fut.exception()
         if exc is None:
             res, elapsed = fut.result()
-            rec = {"path": name, "status": "ok", "result": res.to_dict(), "elapsed_s": round(elapsed, 3)}
-            summary.count_answer(res)
-            limit.on_success()
+            if is_empty_answer(res):
+                summary.empty_answers += 1
+                _forget_answer(client, root / job.name, prompt, kwargs)
+                if not is_refusal(res) and job.empty < empty_retries and notify:
+                    job.empty += 1
+                    job.not_before = time.monotonic() + requeue_delay * 2 ** (job.empty - 1)
+                    pending.appendleft(job)
+                    summary.requeued += 1
+                    return
+                message = empty_answer_message(res, attempts=job.empty + 1)
+                rec = {"path": name, "status": "error", "error": message, "finish_reason": res.finish_reason,
+                       "elapsed_s": round(elapsed, 3)}
+                summary.errors += 1
+                summary.error_messages[name] = message
+            else:
+                rec = {"path": name, "status": "ok", "result": res.to_dict(), "elapsed_s": round(elapsed, 3)}
+                summary.count_answer(res)
+                limit.on_success()
         else:
             if isinstance(exc, (MissingKeyError, TypeError)):
                 raise exc  # every request would fail the same way

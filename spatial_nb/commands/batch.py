@@ -46,6 +46,8 @@ def register(subparsers: Any) -> None:
     parser.add_argument("--out", required=True, metavar="DIR", help="output folder (results.jsonl, exports)")
     add_request_options(parser)
     parser.add_argument("--concurrency", type=int, default=8, help="requests in flight (default 8; lowered on 429s)")
+    parser.add_argument("--empty-retries", type=int, default=2, metavar="N",
+                        help="ask again up to N times when Gemini sends an answer with no text (default 2)")
     parser.add_argument("--no-recursive", dest="recursive", action="store_false", help="only the folder itself")
     parser.add_argument("--dry-run", action="store_true", help="print image count, estimated tokens and requests; send nothing")
     parser.add_argument("--yes", "-y", action="store_true", help=f"do not ask before runs of more than {CONFIRM_ABOVE} images")
@@ -78,6 +80,8 @@ def run(args: argparse.Namespace) -> int:
 
     if args.concurrency < 1:
         raise SpatialNBError("--concurrency must be 1 or more")
+    if args.empty_retries < 0:
+        raise SpatialNBError("--empty-retries must be 0 or more")
     if args.job and not args.batch_api:
         raise SpatialNBError("--job resumes a Batch API job: add --batch-api")
     root, paths = find_images(args.folder, recursive=args.recursive)
@@ -103,7 +107,8 @@ def run(args: argparse.Namespace) -> int:
         else:
             from ..batch import run_folder
 
-            summary = run_folder(args.folder, args.prompt, args.kind, concurrency=args.concurrency, **common)
+            summary = run_folder(args.folder, args.prompt, args.kind, concurrency=args.concurrency,
+                                 empty_retries=args.empty_retries, **common)
     except KeyboardInterrupt:
         print(_interrupted(args, len(paths)), file=sys.stderr)
         return 130
