@@ -53,8 +53,13 @@ class BatchSummary:
         empty_answers: Answers with no text at all (see :mod:`spatial_nb.empty_answers`),
             counting each one that was asked again.
         throttles: Times the concurrency was halved; ``lowest_concurrency`` how low it went.
+        unmatched: Batch API answers that could not be matched to an image (kept in
+            ``unmatched.jsonl``).
+        held: Images not sent because an earlier Batch API answer for them may be among the
+            unmatched ones (they were paid for; see ``resubmit_unmatched``).
         path: The ``results.jsonl`` file.
         interrupted: True when the run stopped early (Ctrl-C).
+        notes: Things the user should know about the run, one line each.
     """
 
     images: int = 0
@@ -66,12 +71,15 @@ class BatchSummary:
     cached: int = 0
     requeued: int = 0
     empty_answers: int = 0
+    unmatched: int = 0
+    held: int = 0
     throttles: int = 0
     lowest_concurrency: int = 0
     elapsed_s: float = 0.0
     path: Path | None = None
     interrupted: bool = False
     error_messages: dict[str, str] = field(default_factory=dict, repr=False)
+    notes: list[str] = field(default_factory=list, repr=False)
 
     def count_answer(self, result: Result) -> None:
         """Add one answered image: its items, and its tokens unless the cache replayed it."""
@@ -91,6 +99,7 @@ class BatchSummary:
         out = asdict(self)
         out["path"] = str(self.path) if self.path else None
         out.pop("error_messages")
+        out.pop("notes")
         return out
 
     def __str__(self) -> str:
@@ -101,6 +110,8 @@ class BatchSummary:
         )
         if self.empty_answers:
             text += f"; {self.empty_answers} empty answers"
+        if self.unmatched or self.held:
+            text += f"; {self.unmatched} unmatched answers, {self.held} images held back"
         if self.throttles:
             text += f"; rate-limited {self.throttles}x (concurrency went down to {self.lowest_concurrency})"
         if self.path:

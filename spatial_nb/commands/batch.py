@@ -9,6 +9,7 @@ would send and cost in tokens; above 500 images a run asks for confirmation unle
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 from pathlib import Path
 from typing import Any
@@ -26,6 +27,7 @@ EXAMPLES = """examples:
   spatial-nb batch photos/ "Segment the cats" --kind masks --out masks/ --yes
   spatial-nb batch photos/ "Detect every car" --out labels/ --batch-api     # half price, hours
   spatial-nb batch photos/ "Detect every car" --out labels/ --batch-api --job batches/abc123
+  spatial-nb batch photos/ "Detect every car" --out labels/ --batch-api --deadline 2h
 
 Re-running the same command resumes: images already in labels/results.jsonl are skipped.
 """
@@ -54,10 +56,32 @@ def register(subparsers: Any) -> None:
     parser.add_argument("--batch-api", action="store_true", help="use one Gemini Batch API job (cheaper, slower)")
     parser.add_argument("--job", metavar="NAME", default=None, help="resume waiting for this Batch API job (batches/...)")
     parser.add_argument("--poll", type=float, default=30.0, metavar="SECONDS", help="Batch API status check interval")
+    parser.add_argument("--deadline", type=parse_duration, default=None, metavar="TIME",
+                        help="stop waiting for the Batch API job after TIME (e.g. 90s, 30m, 2h; the job keeps "
+                        "running, run again to collect it)")
+    parser.add_argument("--resubmit-unmatched", action="store_true",
+                        help="send images again whose earlier Batch API answers are in OUT/unmatched.jsonl")
     parser.add_argument("--export", choices=("coco", "yolo"), action="append", default=[],
                         help="also write OUT/coco.json or OUT/yolo/ (repeatable)")
     parser.add_argument("--no-progress", dest="progress", action="store_false", help="no progress bar")
     parser.set_defaults(func=run)
+
+
+_DURATION = re.compile(r"(\d+(?:\.\d+)?)\s*([smhd]?)")
+_SECONDS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+def parse_duration(text: str) -> float:
+    """Seconds in ``"90"``, ``"90s"``, ``"30m"``, ``"2h"``, ``"1d"`` or ``"1h30m"``.
+
+    >>> parse_duration("1h30m"), parse_duration("45")
+    (5400.0, 45.0)
+    """
+    compact = text.strip().lower().replace(" ", "")
+    parts = _DURATION.findall(compact)
+    if not compact or "".join(n + u for n, u in parts) != compact:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a duration; write e.g. 90s, 30m, 2h or 1h30m")
+    return float(sum(float(n) * _SECONDS[u] for n, u in parts))
 
 
 def _confirm(n: int, est: Any) -> None:
@@ -84,6 +108,8 @@ def run(args: argparse.Namespace) -> int:
         raise SpatialNBError("--empty-retries must be 0 or more")
     if args.job and not args.batch_api:
         raise SpatialNBError("--job resumes a Batch API job: add --batch-api")
+    if (args.deadline is not None or args.resubmit_unmatched) and not args.batch_api:
+        raise SpatialNBError("--deadline and --resubmit-unmatched are for Batch API jobs: add --batch-api")
     root, paths = find_images(args.folder, recursive=args.recursive)
     if not paths:
         raise SpatialNBError(f"no images (jpg, jpeg, png, webp, gif, bmp, tif, tiff) in {args.folder}")
@@ -103,7 +129,8 @@ def run(args: argparse.Namespace) -> int:
         if args.batch_api:
             from ..batch.batch_api import run_batch_api
 
-            summary = run_batch_api(args.folder, args.prompt, args.kind, job=args.job, poll_interval=args.poll, **common)
+            summary = run_batch_api(args.folder, args.prompt, args.kind, job=args.job, poll_interval=args.poll,
+                                    deadline=args.deadline, resubmit_unmatched=args.resubmit_unmatched, **common)
         else:
             from ..batch import run_folder
 
@@ -113,6 +140,8 @@ def run(args: argparse.Namespace) -> int:
         print(_interrupted(args, len(paths)), file=sys.stderr)
         return 130
     print(summary)
+    for note in summary.notes:
+        print(f"  note: {note}", file=sys.stderr)
     for name, message in list(summary.error_messages.items())[:5]:
         print(f"  error: {name}: {message}", file=sys.stderr)
     if summary.errors > 5:
