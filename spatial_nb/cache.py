@@ -255,7 +255,7 @@ class Cache:
         if not first:
             return
         what = ("could not read the cache", "without a cache: every request is sent") if reading else (
-            "could not store answers in the cache", "without storing answers: they are not saved for next time")
+            "could not store this answer in the cache", "without storing answers: they are not saved for next time")
         warnings.warn(
             f"spatial_nb {what[0]} at {self.directory}: it is {reason} ({detail}); carrying on {what[1]}. "
             "Point SPATIAL_NB_CACHE_DIR at a writable folder with free space (or pass cache=False)",
