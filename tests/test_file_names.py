@@ -103,3 +103,17 @@ def test_client_detect_on_an_undecodable_path(tmp_path, fake_gemini):
     res.to_json().encode("utf-8")
     again = c.detect(path, "Detect things")  # the answer was cached
     assert again.cached and len(fake_gemini.generate_requests()) == 1
+
+
+def test_a_record_text_with_a_lone_surrogate_never_stops_the_writer(tmp_path):
+    """Safety net: any other text quoting a raw OS name (an exception message) stays writable."""
+    from spatial_nb.batch.records import _Writer
+
+    message = "cannot read " + os.fsdecode(b"caf\xe9.png")  # holds the lone surrogate '\udce9'
+    writer = _Writer(tmp_path / "results.jsonl")
+    writer.write({"path": "x.png", "status": "error", "error": message})
+    writer.write({"path": "y.png", "status": "ok"})
+    writer.close()
+    lines = (tmp_path / "results.jsonl").read_bytes().decode("utf-8").splitlines()  # strict UTF-8
+    assert [json.loads(line)["path"] for line in lines] == ["x.png", "y.png"]
+    assert json.loads(lines[0])["error"] == message  # the JSON escape reads back exactly
