@@ -4,27 +4,26 @@ One SQLite file (``results.sqlite3``, WAL mode) holds every answer as ``Result.t
 text, keyed by :func:`cache_key` (source image bytes + request settings, never the API
 key). SQLite transactions make concurrent writers (threads and processes) and killed
 processes safe — an entry is either fully there or absent — at the price of one small
-write per hit to track last use for the least-recently-used size limit.
+write per hit to track last use for the least-recently-used size limit. A read-only, full or
+inaccessible cache switches itself off after one warning: it saves work, never stops it.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import enum
-import hashlib
-import json
-import math
 import os
 import sqlite3
 import threading
 import time
 import warnings
-from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from .cache_failures import is_corruption as _is_corruption
+from .cache_failures import permanent_problem as _permanent_problem
+from .cache_keys import KEY_SCHEMA, _known_key_values, _without_secrets, cache_key, source_digest
 from .errors import SpatialNBError
-from .result import FORMAT_VERSION, Result
+from .result import Result
 
 __all__ = [
     "Cache",
@@ -42,175 +41,15 @@ __all__ = [
 DB_FILENAME = "results.sqlite3"
 #: Default size limit: 512 MiB of stored answers.
 DEFAULT_MAX_BYTES = 512 * 1024 * 1024
-#: Goes into every cache key; bump it when the meaning of a key's fields changes.
-KEY_SCHEMA = "spatial_nb.cache_key/1"
 #: Layout version of the SQLite file (``PRAGMA user_version``).
 _DB_SCHEMA_VERSION = 1
 #: How long a writer waits for another writer's lock before giving up (milliseconds).
 _BUSY_TIMEOUT_MS = 30_000
 
-# Names (lower-case, "-" read as "_") that must never be stored or hashed.
-_SECRET_NAMES = frozenset(
-    {"api_key", "apikey", "key", "authorization", "x_goog_api_key", "access_token", "credentials"}
-)
-
 
 class CacheWarning(UserWarning):
-    """Something in the cache was unreadable and was dropped (the request is simply re-sent)."""
-
-
-# -- keys -------------------------------------------------------------------------------
-
-
-def _is_secret_name(name: str) -> bool:
-    norm = str(name).strip().lower().replace("-", "_")
-    return norm in _SECRET_NAMES or "api_key" in norm or "apikey" in norm
-
-
-def _canonical(value: Any, where: str) -> Any:
-    """``value`` as plain JSON data with a single spelling for equal settings."""
-    if value is None or isinstance(value, (bool, str)):
-        return value
-    if isinstance(value, enum.Enum):
-        return _canonical(value.value, where)
-    if isinstance(value, int):
-        return value
-    if isinstance(value, float):
-        if not math.isfinite(value):
-            raise ValueError(f"cache_key: {where} is {value!r}; only finite numbers can be hashed")
-        # 1 and 1.0 are the same setting; spell integral floats as ints.
-        return int(value) if value.is_integer() else value
-    if isinstance(value, Mapping):
-        out = {}
-        for k, v in value.items():
-            if not isinstance(k, str):
-                raise ValueError(f"cache_key: {where} has a non-string key {k!r}")
-            out[k] = _canonical(v, f"{where}.{k}")
-        return out
-    if isinstance(value, (list, tuple)):
-        return [_canonical(v, f"{where}[{i}]") for i, v in enumerate(value)]
-    if hasattr(value, "model_dump"):  # pydantic objects such as google.genai.types.*
-        return _canonical(value.model_dump(mode="json", exclude_none=True), where)
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return _canonical(dataclasses.asdict(value), where)
-    raise ValueError(
-        f"cache_key: {where} is a {type(value).__name__}, which has no stable JSON form; "
-        "pass numbers, strings, booleans, lists or dicts"
-    )
-
-
-def _find_secret_names(value: Any, where: str) -> list[str]:
-    found: list[str] = []
-    if isinstance(value, Mapping):
-        for k, v in value.items():
-            path = f"{where}.{k}"
-            if _is_secret_name(k):
-                found.append(path)
-            found.extend(_find_secret_names(v, path))
-    elif isinstance(value, (list, tuple)):
-        for i, v in enumerate(value):
-            found.extend(_find_secret_names(v, f"{where}[{i}]"))
-    return found
-
-
-def cache_key(
-    *,
-    source_digest: str,
-    max_size: Any,
-    image_format: Any,
-    model: str,
-    prompt: str,
-    system_instruction: str | None,
-    kind: str,
-    generation: dict,
-) -> str:
-    """A stable SHA-256 hex key for one request (DESIGN.md "Per-model request facts").
-
-    The key hashes a canonical JSON (sorted keys, fixed separators) of the fields below
-    plus :data:`KEY_SCHEMA` and the result format version. It deliberately leaves out:
-    the API key (answers do not depend on who pays, and a key must never reach disk —
-    a ``generation`` entry named like ``api_key`` is refused), and the encoded thumbnail
-    (JPEG/PNG encoders change between Pillow versions; ``source_digest`` plus the
-    preparation settings identify the picture instead).
-
-    Args:
-        source_digest: SHA-256 hex of the SOURCE image bytes (see :func:`source_digest`).
-        max_size: Thumbnail size setting (e.g. 640, 1024 or None for the original).
-        image_format: Encoding sent to the model (e.g. "jpeg", "png").
-        model: Model name.
-        prompt: The prompt text.
-        system_instruction: The system instruction, or None.
-        kind: "boxes", "masks", "points" or "boxes3d".
-        generation: Other generation settings (temperature, thinking, safety, schema...).
-
-    Example:
-        >>> k = cache_key(source_digest="ab" * 32, max_size=640, image_format="jpeg",
-        ...               model="gemini-2.5-flash", prompt="Detect cats", system_instruction=None,
-        ...               kind="boxes", generation={"temperature": 0.5})
-        >>> len(k)
-        64
-
-    Raises:
-        ValueError: a field cannot be hashed stably, or ``generation`` holds a secret.
-    """
-    if not isinstance(source_digest, str) or not source_digest:
-        raise ValueError("cache_key: source_digest must be the hex digest of the source image bytes")
-    if not isinstance(generation, Mapping):
-        raise ValueError(f"cache_key: generation must be a dict, got {type(generation).__name__}")
-    secrets = _find_secret_names(generation, "generation")
-    if secrets:
-        raise ValueError(
-            f"cache_key: {', '.join(secrets)} looks like a credential; API keys are never part "
-            "of a cache key — pass the key to the client, not in the generation settings"
-        )
-    payload = {
-        "schema": KEY_SCHEMA,
-        "result_format": FORMAT_VERSION,
-        "source_digest": source_digest.lower(),
-        "max_size": _canonical(max_size, "max_size"),
-        "image_format": _canonical(image_format, "image_format"),
-        "model": _canonical(model, "model"),
-        "prompt": _canonical(prompt, "prompt"),
-        "system_instruction": _canonical(system_instruction, "system_instruction"),
-        "kind": _canonical(kind, "kind"),
-        "generation": _canonical(generation, "generation"),
-    }
-    text = json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=True, allow_nan=False)
-    return hashlib.sha256(text.encode("ascii")).hexdigest()
-
-
-def source_digest(source: bytes | bytearray | memoryview | str | os.PathLike) -> str:
-    """SHA-256 hex of image bytes, or of a file's bytes when given a path.
-
-    >>> source_digest(b"abc")[:12]
-    'ba7816bf8f01'
-    """
-    if isinstance(source, (bytes, bytearray, memoryview)):
-        return hashlib.sha256(source).hexdigest()
-    with open(source, "rb") as fh:
-        return hashlib.file_digest(fh, "sha256").hexdigest()
-
-
-# -- secrets ----------------------------------------------------------------------------
-
-
-def _without_secrets(value: Any) -> Any:
-    """A copy of ``value`` with every mapping entry named like a credential removed."""
-    if isinstance(value, Mapping):
-        return {k: _without_secrets(v) for k, v in value.items() if not _is_secret_name(k)}
-    if isinstance(value, (list, tuple)):
-        return [_without_secrets(v) for v in value]
-    return value
-
-
-def _known_key_values() -> list[str]:
-    """API keys visible to this process (to make sure none is ever written)."""
-    values = []
-    for name in ("GOOGLE_API_KEY", "GEMINI_API_KEY"):
-        value = os.environ.get(name, "")
-        if len(value) >= 8:
-            values.append(value)
-    return values
+    """The cache could not be used for something (the request is simply sent): an unreadable
+    entry was dropped, or the cache is read-only, full or inaccessible (said once)."""
 
 
 # -- the store --------------------------------------------------------------------------
@@ -286,6 +125,12 @@ class Cache:
         self.path = self.directory / DB_FILENAME
         self._local = threading.local()
         self._setup_lock = threading.Lock()
+        # Set once the cache proved unusable (read-only, full, inaccessible): then it behaves
+        # as "no cache" for that part, after ONE warning, instead of failing on every call.
+        self._no_reads: str | None = None
+        self._no_writes: str | None = None
+        self._warned = False
+        self._state_lock = threading.Lock()
 
     def __repr__(self) -> str:
         return f"Cache({str(self.directory)!r}, max_bytes={self.max_bytes})"
@@ -382,24 +227,57 @@ class Cache:
             conn.close()
         self._local.conn = None
 
+    # -- when the cache cannot work -----------------------------------------------------------
+    @property
+    def problem(self) -> str | None:
+        """Why this cache is (partly) out of use — read-only, full, inaccessible — or None."""
+        return self._no_reads or self._no_writes
+
+    def _failed(self, exc: BaseException, reading: bool) -> None:
+        """Turn a failure into "no cache" (permanent ones, one warning per cache) or a warning.
+
+        A read failure switches off reads and writes; a write failure (full disk, read-only
+        file) only writes, so the answers already stored keep being served.
+        """
+        reason = _permanent_problem(exc)
+        detail = f"{type(exc).__name__}: {exc}"
+        if reason is None:  # busy for longer than the timeout: a miss for this call only
+            doing = "read" if reading else "store this answer in"
+            warnings.warn(f"spatial_nb could not {doing} the cache at {self.directory} ({detail}); "
+                          "carrying on without it for this request", CacheWarning, stacklevel=4)
+            return
+        with self._state_lock:
+            if reading and self._no_reads is None:
+                self._no_reads = f"{reason} ({detail})"
+            if self._no_writes is None:
+                self._no_writes = f"{reason} ({detail})"
+            first, self._warned = not self._warned, True
+        if not first:
+            return
+        what = ("could not read the cache", "without a cache: every request is sent") if reading else (
+            "could not store this answer in the cache", "without storing answers: they are not saved for next time")
+        warnings.warn(
+            f"spatial_nb {what[0]} at {self.directory}: it is {reason} ({detail}); carrying on {what[1]}. "
+            "Point SPATIAL_NB_CACHE_DIR at a writable folder with free space (or pass cache=False)",
+            CacheWarning,
+            stacklevel=4,
+        )
+
     # -- reading ----------------------------------------------------------------------------
     def get(self, key: str) -> Result | None:
         """The stored answer for ``key`` with ``cached=True``, or None.
 
         An entry that cannot be read back (damaged text, another format version) counts
         as a miss: it is removed and a :class:`CacheWarning` says so. A cache that cannot
-        be opened at all (unreadable directory, locked for too long) is also a miss with
-        a warning: the cache only ever saves work, it never stops a request.
+        be opened or read (read-only folder, inaccessible file) is a miss too, and from then
+        on "no cache", after one warning: the cache only ever saves work, never stops a request.
         """
+        if self._no_reads:
+            return None
         try:
             return self._get(key)
         except (sqlite3.Error, OSError, SpatialNBError) as exc:
-            warnings.warn(
-                f"spatial_nb could not read the cache at {self.directory} ({type(exc).__name__}: "
-                f"{exc}); the request will be sent again",
-                CacheWarning,
-                stacklevel=2,
-            )
+            self._failed(exc, reading=True)
             return None
 
     def _get(self, key: str) -> Result | None:
@@ -421,28 +299,38 @@ class Cache:
             self._execute_write(conn, "DELETE FROM entries WHERE key = ? AND value = ?", (key, row[0]))
             return None
         result.cached = True
-        try:  # last use, for LRU eviction; a read-only or busy cache still serves hits
-            conn.execute("UPDATE entries SET accessed = ? WHERE key = ?", (time.time(), key))
-        except sqlite3.OperationalError:
-            pass
+        if not self._no_writes:
+            try:  # last use, for LRU eviction; a read-only or busy cache still serves hits
+                conn.execute("UPDATE entries SET accessed = ? WHERE key = ?", (time.time(), key))
+            except sqlite3.OperationalError:
+                pass
         return result
 
+    def _read(self, query, default: Any) -> Any:
+        """``query(conn)``, or ``default`` when the cache is absent or cannot be read."""
+        if self._no_reads:
+            return default
+        try:
+            conn = self._connect(create=False)
+            return default if conn is None else query(conn)
+        except (sqlite3.Error, OSError, SpatialNBError) as exc:
+            self._failed(exc, reading=True)
+            return default
+
     def __contains__(self, key: object) -> bool:
-        conn = self._connect(create=False)
-        if conn is None or not isinstance(key, str):
+        if not isinstance(key, str):
             return False
-        return conn.execute("SELECT 1 FROM entries WHERE key = ?", (key,)).fetchone() is not None
+        return self._read(lambda c: c.execute("SELECT 1 FROM entries WHERE key = ?", (key,)).fetchone() is not None,
+                          False)
 
     def __len__(self) -> int:
-        conn = self._connect(create=False)
-        if conn is None:
-            return 0
-        return int(conn.execute("SELECT entries FROM totals WHERE id = 0").fetchone()[0])
+        return self._read(lambda c: int(c.execute("SELECT entries FROM totals WHERE id = 0").fetchone()[0]), 0)
 
     def info(self) -> dict[str, Any]:
         """Summary: ``directory``, ``path``, ``entries``, ``bytes`` (stored answers),
         ``file_bytes`` (on disk), ``max_bytes``, ``oldest`` / ``newest`` (epoch seconds of
-        the oldest / newest stored answer, or None)."""
+        the oldest / newest stored answer, or None), and ``problem``: why the cache is out of
+        use (read-only, full, inaccessible), else None. Never raises for a broken cache."""
         out: dict[str, Any] = {
             "directory": str(self.directory),
             "path": str(self.path),
@@ -452,17 +340,20 @@ class Cache:
             "max_bytes": self.max_bytes,
             "oldest": None,
             "newest": None,
+            "problem": None,
         }
-        conn = self._connect(create=False)
-        if conn is None:
-            return out
-        conn.execute("BEGIN")  # one snapshot for both queries
-        try:
-            entries, total = conn.execute("SELECT entries, bytes FROM totals WHERE id = 0").fetchone()
-            oldest, newest = conn.execute("SELECT MIN(stored), MAX(stored) FROM entries").fetchone()
-        finally:
-            conn.execute("COMMIT")
-        out.update(entries=int(entries), bytes=int(total), oldest=oldest, newest=newest)
+
+        def figures(conn: sqlite3.Connection) -> dict[str, Any]:
+            conn.execute("BEGIN")  # one snapshot for both queries
+            try:
+                entries, total = conn.execute("SELECT entries, bytes FROM totals WHERE id = 0").fetchone()
+                oldest, newest = conn.execute("SELECT MIN(stored), MAX(stored) FROM entries").fetchone()
+            finally:
+                conn.execute("COMMIT")
+            return dict(entries=int(entries), bytes=int(total), oldest=oldest, newest=newest)
+
+        out.update(self._read(figures, {}))
+        out["problem"] = self.problem
         for suffix in ("", "-wal"):
             try:
                 out["file_bytes"] += os.path.getsize(str(self.path) + suffix)
@@ -483,6 +374,8 @@ class Cache:
             raise ValueError("cache key must be a non-empty string (see spatial_nb.cache.cache_key)")
         if not isinstance(result, Result):
             raise TypeError(f"Cache.put stores spatial_nb Result objects, got {type(result).__name__}")
+        if self._no_writes:
+            return  # read-only, full or inaccessible: said once already
         request = _without_secrets(result.request) if result.request is not None else None
         text = dataclasses.replace(result, cached=False, request=request).to_json()
         if any(secret in text for secret in _known_key_values()):
@@ -504,12 +397,7 @@ class Cache:
         try:
             self._store(key, text, size)
         except (sqlite3.Error, OSError, SpatialNBError) as exc:
-            warnings.warn(
-                f"spatial_nb could not store this answer in the cache at {self.directory} "
-                f"({type(exc).__name__}: {exc}); set SPATIAL_NB_CACHE_DIR to a writable directory",
-                CacheWarning,
-                stacklevel=2,
-            )
+            self._failed(exc, reading=False)
 
     def _store(self, key: str, text: str, size: int) -> None:
         conn = self._connect(create=True)
@@ -546,14 +434,34 @@ class Cache:
         self._local.evicted = True
 
     def delete(self, key: str) -> bool:
-        """Remove one entry; True if it existed."""
-        conn = self._connect(create=False)
-        if conn is None:
+        """Remove one entry; True if it existed (False, with the one warning, when the cache
+        cannot be written)."""
+        if self._no_writes:
             return False
-        return self._execute_write(conn, "DELETE FROM entries WHERE key = ?", (key,)) > 0
+        try:
+            conn = self._connect(create=False)
+            if conn is None:
+                return False
+            return self._execute_write(conn, "DELETE FROM entries WHERE key = ?", (key,)) > 0
+        except (sqlite3.Error, OSError, SpatialNBError) as exc:
+            self._failed(exc, reading=False)
+            return False
 
     def clear(self) -> int:
-        """Remove every entry and shrink the file; returns how many entries were removed."""
+        """Remove every entry and shrink the file; returns how many entries were removed.
+
+        Raises:
+            SpatialNBError: the cache cannot be written (one line saying why).
+        """
+        try:
+            return self._clear()
+        except (sqlite3.Error, OSError) as exc:
+            reason = _permanent_problem(exc) or "busy"
+            raise SpatialNBError(
+                f"cannot clear the cache at {self.directory}: it is {reason} ({type(exc).__name__}: {exc})"
+            ) from None
+
+    def _clear(self) -> int:
         conn = self._connect(create=False)
         if conn is None:
             return 0
@@ -596,11 +504,6 @@ class Cache:
                 conn.execute("PRAGMA incremental_vacuum")
             except sqlite3.OperationalError:
                 pass
-
-
-def _is_corruption(exc: sqlite3.DatabaseError) -> bool:
-    text = str(exc).lower()
-    return "not a database" in text or "malformed" in text or "corrupt" in text
 
 
 def _retry_busy(fn, attempts: int = 200):

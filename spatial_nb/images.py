@@ -21,6 +21,7 @@ import numpy as np
 from PIL import Image, UnidentifiedImageError
 
 from .errors import ImageLoadError
+from .filenames import escape_file_name
 
 __all__ = [
     "ImageInput",
@@ -67,7 +68,8 @@ class PreparedImage:
         source_digest: sha256 hex of the source: the file bytes for paths and bytes; for PIL
             images and arrays a digest of mode/dtype, size and raw pixels.
         format: ``"JPEG"``, ``"PNG"`` or ``"WEBP"``.
-        source_name: File name for path inputs, else None.
+        source_name: File name for path inputs, else None; always valid Unicode, with
+            undecodable bytes escaped (:func:`spatial_nb.filenames.escape_file_name`).
         image: The prepared (upright, RGB, resized) PIL image.
     """
 
@@ -92,7 +94,7 @@ class ImageSource:
         image: The PIL image, possibly lazy (header read only), not yet upright or RGB.
         digest: :attr:`PreparedImage.source_digest` of this input.
         format: File format of encoded inputs ("JPEG", "PNG", ...), else None.
-        name: File name for path inputs, else None.
+        name: File name for path inputs (escaped like :attr:`PreparedImage.source_name`), else None.
     """
 
     image: Image.Image  # possibly lazy (not yet decoded), possibly not RGB/upright
@@ -216,6 +218,15 @@ def open_source(image: ImageInput) -> ImageSource:
     return _open_source(image)
 
 
+def _source_name(path: Any) -> str | None:
+    """The file name part of ``path`` as safe text (:func:`~spatial_nb.filenames.escape_file_name`):
+    the one rule for every name that is stored or sent (a file object's ``name`` may also be
+    bytes, or an int for an open file descriptor, which has no name)."""
+    if not isinstance(path, (str, bytes, os.PathLike)):
+        return None
+    return escape_file_name(os.path.basename(os.fspath(path))) or None
+
+
 def _open_source(image: ImageInput) -> ImageSource:
     if isinstance(image, Image.Image):
         try:
@@ -252,13 +263,14 @@ def _open_source(image: ImageInput) -> ImageSource:
         except OSError as exc:
             raise ImageLoadError(f"cannot read image file {path!r}: {exc.strerror or exc}") from None
         img = _open_bytes(data, f"image file {path!r}")
-        return ImageSource(img, hashlib.sha256(data).hexdigest(), img.format, os.path.basename(path))
+        return ImageSource(img, hashlib.sha256(data).hexdigest(), img.format, _source_name(path))
     if hasattr(image, "read"):
         data = image.read()
         if isinstance(data, str):
             raise ImageLoadError("the file object was opened in text mode; open it with 'rb'")
         img = _open_bytes(bytes(data), "the image file object")
-        return ImageSource(img, hashlib.sha256(bytes(data)).hexdigest(), img.format, getattr(image, "name", None))
+        return ImageSource(img, hashlib.sha256(bytes(data)).hexdigest(), img.format,
+                           _source_name(getattr(image, "name", None)))
     raise ImageLoadError(
         f"cannot load an image from {type(image).__name__}; pass a file path, bytes, "
         "a PIL.Image.Image or a numpy array"

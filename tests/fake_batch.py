@@ -4,13 +4,16 @@
 google-genai SDK calls: ``models/{m}:batchGenerateContent`` (create), ``batches/{id}`` (get),
 the resumable upload (``upload/{version}/files`` + the upload session URL) and
 ``files/{id}:download``. Each inner request is answered by the server's queue/default
-(so the same scripts work), after ``polls_before_done`` status checks.
+(so the same scripts work), after ``polls_before_done`` status checks. Answers can come back
+out of order and without their keys, as the real API's inline answers do (python-genai
+issues #1909 and #2008), and jobs can end in any state, including ones the SDK does not know.
 """
 
 from __future__ import annotations
 
 import itertools
 import json
+import random
 import threading
 from typing import Any
 
@@ -26,8 +29,13 @@ class FakeBatchAPI:
         jobs: ``{"batches/N": {"state", "model", "requests": [(key, body)], "polls", "output"}}``.
         files: ``{"files/name": bytes}`` uploaded or produced.
         inner_requests: The per-image requests the jobs carried (RecordedRequest each).
-        final_state: State a job ends in (``BATCH_STATE_SUCCEEDED`` unless a test changes it).
+        final_state: State a job ends in (``BATCH_STATE_SUCCEEDED`` unless a test changes it);
+            jobs ending ``*_SUCCEEDED`` or ``*_PARTIALLY_SUCCEEDED`` carry answers.
         extra_response_fields: Merged into every answer (fields a newer API might add).
+        row_order: ``"request"``, ``"reversed"`` or ``"shuffled"`` (seeded): the order of the
+            answers in the output, inline or in the result file.
+        drop_keys: Answers come back without ``metadata`` (inline) or ``key`` (result file).
+        end_time: Finished jobs report ``endTime`` (the real API does).
     """
 
     def __init__(self, server: FakeGemini, polls_before_done: int = 1):
@@ -35,6 +43,9 @@ class FakeBatchAPI:
         self.polls_before_done = polls_before_done
         self.final_state = "BATCH_STATE_SUCCEEDED"
         self.extra_response_fields: dict[str, Any] = {}
+        self.row_order = "request"
+        self.drop_keys = False
+        self.end_time = True
         self.jobs: dict[str, dict[str, Any]] = {}
         self.files: dict[str, bytes] = {}
         self.inner_requests: list[RecordedRequest] = []
@@ -70,8 +81,10 @@ class FakeBatchAPI:
         }
         if job.get("output") is not None:
             meta["output"] = job["output"]
+        if job.get("finished") and self.end_time:
+            meta["endTime"] = "2026-12-03T10:00:00Z"
         out: dict[str, Any] = {"name": name, "metadata": meta}
-        if job["state"] in ("BATCH_STATE_SUCCEEDED", "BATCH_STATE_FAILED", "BATCH_STATE_CANCELLED", "BATCH_STATE_EXPIRED"):
+        if job.get("finished"):
             out["done"] = True
         return out
 
@@ -106,9 +119,9 @@ class FakeBatchAPI:
             return self._send(handler, 404, {"error": {"code": 404, "message": f"{name} not found", "status": "NOT_FOUND"}})
         with self._lock:
             job["polls"] += 1
-            if job["polls"] > self.polls_before_done and job["output"] is None:
+            if job["polls"] > self.polls_before_done and not job.get("finished"):
                 self._finish(name, job)
-            elif job["output"] is None:
+            elif not job.get("finished"):
                 job["state"] = "BATCH_STATE_RUNNING"
         return self._send(handler, 200, self._operation(name))
 
@@ -124,15 +137,22 @@ class FakeBatchAPI:
             else:
                 entry["response"] = {**_response_body(reply, reply.text, reply.finish_reason, job["model"]),
                                      **self.extra_response_fields}
+            if self.drop_keys:
+                entry.pop("metadata", None)
             answers.append((key, entry))
+        if self.row_order == "reversed":
+            answers.reverse()
+        elif self.row_order == "shuffled":
+            random.Random(7).shuffle(answers)
         job["state"] = self.final_state
-        if self.final_state != "BATCH_STATE_SUCCEEDED":
+        job["finished"] = True
+        if not self.final_state.endswith("SUCCEEDED"):  # also PARTIALLY_SUCCEEDED
             job["output"] = None
             return
         if job["from_file"]:
             lines = []
             for key, entry in answers:
-                row = {"key": key}
+                row = {} if self.drop_keys else {"key": key}
                 row.update({k: v for k, v in entry.items() if k != "metadata"})
                 lines.append(json.dumps(row))
             result_name = f"files/{name.split('/')[1]}-results"

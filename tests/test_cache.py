@@ -445,10 +445,3 @@ def test_cli_dir_override_and_bare_cache(tmp_path, capsys):
     assert capsys.readouterr().out.startswith("removed 1 entry from ")
     assert cli.main(["cache"]) == 2  # no action: help
     assert "info" in capsys.readouterr().out
-
-
-def test_cli_explains_an_unusable_cache_in_one_line(tmp_path, capsys):
-    (tmp_path / "x" / DB_FILENAME).mkdir(parents=True)  # a directory where the file should be
-    assert cli.main(["cache", "info", "--dir", str(tmp_path / "x")]) == 1
-    err = capsys.readouterr().err
-    assert err.startswith("spatial-nb: cannot use the cache at ") and err.count("\n") == 1

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 from .estimate import Estimate, estimate
 from .limiter import AdaptiveLimit
-from .runner import BatchSummary, find_images, image_names, load_results, read_records, run_folder
+from .records import BatchSummary, load_results, read_records
+from .runner import find_images, image_names, run_folder
 
 __all__ = [
     "run_folder",

@@ -1,51 +1,38 @@
 """Label a folder through the Gemini Batch API: half the price, answers within hours, resumable.
 
 Requests are built exactly like ``Client.detect`` builds them (same prompt, system instruction,
-generation config and image preparation), as ``InlinedRequest`` objects keyed by image name —
-or, when the inline payload would pass the API's 20 MB request limit, as a JSONL file
-(``{"key", "request"}`` per line) uploaded with the File API. The job name is saved in
-``out/batch_job.json`` at once, so a crash while waiting loses nothing: run again (or pass
-``job=``) to resume polling. Answers are parsed into the same ``results.jsonl`` records as
-``run_folder`` and stored in the answer cache.
+generation config and image preparation) and always sent as one JSONL file (``{"key",
+"request"}`` per line, uploaded with the File API), so every answer names its image. The job
+name is saved in ``out/batch_job.json`` at once: a crash or a ``deadline`` while waiting loses
+nothing, run again (or pass ``job=``) to go on waiting. Answers become the same
+``results.jsonl`` records as ``run_folder`` and go to the answer cache; answers that cannot be
+matched to an image go to ``unmatched.jsonl`` (see :mod:`.batch_answers`). Gemini API only.
 """
 
 from __future__ import annotations
 
 import json
 import os
-import re
 import time
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
+from ..empty_answers import empty_answer_message, is_empty_answer
 from ..errors import GeminiRequestError, SpatialNBError
+from ..filenames import escape_file_name
 from ..result import Result
-from .runner import BatchSummary, _prepare_out, _Writer, image_names
+from .batch_answers import UNMATCHED_FILENAME, error_text, job_answers, split_answers, write_unmatched
+from .batch_wait import SUCCESS_STATE_NAMES, _sdk_version, wait_for_job
+from .records import BatchSummary, _prepare_out, _Writer
+from .runner import image_names, plan_request
 
-__all__ = ["run_batch_api", "build_requests", "JOB_FILENAME", "INLINE_LIMIT_BYTES"]
+__all__ = ["run_batch_api", "build_requests", "JOB_FILENAME", "REQUESTS_FILENAME", "UNMATCHED_FILENAME"]
 
 #: Where the job name of the run in progress is kept (inside ``out``).
 JOB_FILENAME = "batch_job.json"
-#: Inline requests above this many bytes (base64 included) go through the File API instead.
-#: The Batch API docs give 20 MB for inline requests (ai.google.dev/gemini-api/docs/batch-mode).
-INLINE_LIMIT_BYTES = 19 * 1024 * 1024
-#: States after which a job no longer changes (the SDK's names for the API's BATCH_STATE_*).
-TERMINAL_STATES = {"JOB_STATE_SUCCEEDED", "JOB_STATE_FAILED", "JOB_STATE_CANCELLED", "JOB_STATE_EXPIRED"}
-
-
-def _state(job: Any) -> str:
-    state = getattr(job, "state", None)
-    return getattr(state, "name", None) or str(state or "JOB_STATE_UNSPECIFIED")
-
-
-def _plan(client: Any, path: Path, prompt: str, kind: str, settings: dict[str, Any]) -> Any:
-    defaults = dict(temperature=0.5, max_size=640, system_instruction=None, model=None, structured=False,
-                    thinking=None, max_output_tokens=None, context=None, seed=None, image_format=None)
-    unknown = set(settings) - set(defaults)
-    if unknown:
-        raise TypeError(f"batch API mode got unknown settings {sorted(unknown)}")
-    return client._plan(str(path), prompt, kind, {**defaults, **settings})
+#: The request file uploaded for the job (inside ``out``; kept for reference).
+REQUESTS_FILENAME = "batch_requests.jsonl"
 
 
 def build_requests(plans: dict[str, Any]) -> list[Any]:
@@ -60,22 +47,13 @@ def build_requests(plans: dict[str, Any]) -> list[Any]:
     ]
 
 
-def _sdk_version() -> str:
-    try:
-        from google.genai import version
-
-        return version.__version__
-    except (ImportError, AttributeError):  # pragma: no cover - very old or odd installs
-        return "unknown"
-
-
 def _rest_request(sdk: Any, request: Any) -> dict[str, Any]:
-    """The REST JSON (``GenerateContentRequest``) of one inlined request, for the JSONL file.
+    """The REST JSON (``GenerateContentRequest``) of one request, for the JSONL file.
 
     The SDK has no public way to turn typed requests into the REST JSON the request file
     needs, so this borrows the converter ``batches.create`` itself applies to inline requests
     (same nesting of system instruction, safety and generation settings). If a google-genai
-    release moves it, the error says so and points at inline requests (``use_file=False``).
+    release moves it, the error says so.
     """
     try:
         from google.genai import _common, batches
@@ -87,110 +65,47 @@ def _rest_request(sdk: Any, request: Any) -> dict[str, Any]:
         raise SpatialNBError(
             f"google-genai {_sdk_version()} cannot build the Batch API request file: its internal "
             f"request converter (google.genai.batches._InlinedRequest_to_mldev) is missing or changed "
-            f"({type(exc).__name__}: {exc}). Send inline requests instead (run_batch_api(..., use_file=False); "
-            "the API takes up to 20 MB inline per job, so split a bigger folder) or install the tested "
-            'SDK: pip install "google-genai>=3.6,<4"'
+            f"({type(exc).__name__}: {exc}). Install the tested SDK (pip install \"google-genai>=3.6,<4\") "
+            "or label the folder without the Batch API (concurrent requests)"
         ) from None
     body.pop("model", None)
     return body
 
 
-def _size(request: Any) -> int:
-    total = 0
-    for content in request.contents or []:
-        for part in content.parts or []:
-            if part.inline_data is not None and part.inline_data.data:
-                total += len(part.inline_data.data) * 4 // 3 + 64
-            if part.text:
-                total += len(part.text.encode())
-    return total + 2048  # config, system instruction
-
-
-def _submit(sdk: Any, model: str, requests: list[Any], names: list[str], out: Path, use_file: bool | None,
-            display_name: str) -> dict[str, Any]:
-    """Create the job (inline or via an uploaded JSONL file) and save its name at once."""
+def _submit(sdk: Any, model: str, plans: dict[str, Any], out: Path, display_name: str) -> dict[str, Any]:
+    """Write the keyed request file, upload it, create the job and save its name at once."""
     from google.genai import types
 
-    total = sum(_size(r) for r in requests)
-    if use_file is None:
-        use_file = total > INLINE_LIMIT_BYTES
-    config = types.CreateBatchJobConfig(display_name=display_name)
-    if use_file:
-        jsonl = out / "batch_requests.jsonl"
-        with jsonl.open("w", encoding="utf-8") as fh:
-            for name, request in zip(names, requests):
-                fh.write(json.dumps({"key": name, "request": _rest_request(sdk, request)}) + "\n")
-        uploaded = sdk.files.upload(
-            file=str(jsonl), config=types.UploadFileConfig(display_name=display_name, mime_type="jsonl")
-        )
-        job = sdk.batches.create(model=model, src=uploaded.name, config=config)
-        source = {"file": uploaded.name}
-    else:
-        job = sdk.batches.create(model=model, src=requests, config=config)
-        source = {"inline": True}
-    info = {"name": job.name, "model": model, "keys": names, "submitted": time.time(), **source}
-    (out / JOB_FILENAME).write_text(json.dumps(info, indent=1), encoding="utf-8")
+    path = out / REQUESTS_FILENAME
+    with path.open("w", encoding="utf-8") as fh:
+        for name, request in zip(plans, build_requests(plans)):
+            fh.write(json.dumps({"key": name, "request": _rest_request(sdk, request)}) + "\n")
+    uploaded = sdk.files.upload(
+        file=str(path), config=types.UploadFileConfig(display_name=display_name, mime_type="jsonl")
+    )
+    job = sdk.batches.create(model=model, src=uploaded.name, config=types.CreateBatchJobConfig(display_name=display_name))
+    info = {"name": job.name, "model": model, "keys": list(plans), "submitted": time.time(), "file": uploaded.name}
+    (out / JOB_FILENAME).write_text(json.dumps(info, indent=1, ensure_ascii=False), encoding="utf-8")
     return info
 
 
-def _responses(sdk: Any, job: Any, keys: list[str]) -> Iterable[tuple[str, Any, Any]]:
-    """``(key, GenerateContentResponse or None, error or None)`` for every answer of a finished job."""
-    from google.genai import types
-
-    dest = job.dest
-    if dest is None:
-        raise GeminiRequestError(f"batch job {job.name} finished without output")
-    if dest.inlined_responses is not None:
-        for index, item in enumerate(dest.inlined_responses):
-            key = (item.metadata or {}).get("key") if isinstance(item.metadata, dict) else None
-            if key is None and index < len(keys):
-                key = keys[index]  # inline answers come back in request order
-            yield key, item.response, item.error
-        return
-    if dest.file_name:
-        data = sdk.files.download(file=dest.file_name)
-        for line in data.decode("utf-8").splitlines():
-            if not line.strip():
-                continue
-            row = json.loads(line)
-            response = None
-            if row.get("response") is not None:
-                response = _response_from_rest(row["response"], types)
-            yield row.get("key"), response, row.get("error")
-        return
-    raise GeminiRequestError(f"batch job {job.name} finished without inline answers or a result file")
+def _held_keys(out: Path) -> set[str]:
+    """Images whose answers came back unmatched in an earlier job (kept in ``unmatched.jsonl``)."""
+    held: set[str] = set()
+    for path in out.glob("batch_job.*.done.json"):
+        try:
+            held.update(json.loads(path.read_text(encoding="utf-8")).get("unmatched_keys") or [])
+        except (OSError, ValueError):
+            continue
+    return held
 
 
-def _response_from_rest(body: dict[str, Any], types: Any) -> Any:
-    """One answer line of a result file (REST ``GenerateContentResponse`` JSON) as an object
-    ``client._read_response`` reads: the SDK type when it validates, else the JSON as-is
-    (fields this SDK release does not know yet make the strict SDK types refuse the answer)."""
-    try:
-        return types.GenerateContentResponse.model_validate(body)
-    except ValueError:  # pydantic.ValidationError
-        return _RestObject.wrap(body)
-
-
-class _RestObject:
-    """Read-only attribute view of REST JSON with snake_case names (``finishReason`` -> ``finish_reason``)."""
-
-    def __init__(self, data: dict[str, Any]):
-        for key, value in data.items():
-            setattr(self, re.sub(r"(?<!^)(?=[A-Z])", "_", key).lower(), self.wrap(value))
-
-    @classmethod
-    def wrap(cls, value: Any) -> Any:
-        if isinstance(value, dict):
-            return cls(value)
-        if isinstance(value, list):
-            return [cls.wrap(v) for v in value]
-        return value
-
-
-def _error_text(error: Any) -> str:
-    if isinstance(error, dict):
-        return f"{error.get('message') or error} (code {error.get('code')})"
-    return str(getattr(error, "message", None) or error)
+def _refuse_vertex(client: Any) -> None:
+    if getattr(client, "vertexai", False):
+        raise SpatialNBError(
+            "Batch API mode needs the Gemini API (an API key), not Vertex AI: run without --batch-api "
+            "(concurrent requests), or use Vertex AI batch prediction from Cloud Storage/BigQuery yourself"
+        )
 
 
 def run_batch_api(
@@ -204,9 +119,10 @@ def run_batch_api(
     temperature: float = 0.5,
     max_size: int = 640,
     job: str | None = None,
-    use_file: bool | None = None,
     poll_interval: float = 30.0,
+    deadline: float | None = None,
     timeout: float | None = None,
+    resubmit_unmatched: bool = False,
     progress: bool = True,
     recursive: bool = True,
     on_poll: Callable[[str, float], None] | None = None,
@@ -217,27 +133,37 @@ def run_batch_api(
     Images already recorded ``"ok"`` in ``out`` or answered in the cache are not sent. The job
     name goes to ``out/batch_job.json`` as soon as it exists; running again with the same
     ``out`` (or ``job="batches/..."``) resumes waiting for that job instead of submitting
-    another.
+    another. An answer is matched to its image only by its key; answers without a usable key
+    go to ``out/unmatched.jsonl`` and their images are not sent again unless
+    ``resubmit_unmatched=True`` (they were paid for). An answer with no text at all is an
+    ``"error"`` record (a re-run asks again) and is not cached.
 
     Args:
         folder_or_paths, prompt, kind, out, client, model, temperature, max_size,
             **detect_kwargs: As in :func:`~spatial_nb.batch.run_folder`.
         job: Resume this job (``batches/...``) instead of the one saved in ``out``.
-        use_file: Force the File API (True) or inline requests (False); default: by size.
         poll_interval: Seconds between status checks (the API takes minutes to hours).
-        timeout: Give up waiting after this many seconds (the job keeps running; resume later).
+        deadline: Stop waiting this many seconds after the call started (the job keeps
+            running; run again to collect it). None waits until the job ends.
+        timeout: Older name of ``deadline``.
+        resubmit_unmatched: Send images again whose earlier answers are in ``unmatched.jsonl``.
         on_poll: Called with ``(state, seconds waited)`` after each check.
 
     Raises:
-        GeminiRequestError: The job failed, was cancelled or expired, or the wait timed out.
+        SpatialNBError: The client uses Vertex AI (the Batch API mode is Gemini API only).
+        GeminiRequestError: The job failed, was cancelled or expired without answers, or the
+            deadline passed.
     """
     started = time.perf_counter()
-    root, names = image_names(folder_or_paths, recursive=recursive)
-    out_dir = Path(out) if out is not None else Path.cwd() / "spatial_nb_batch"
+    deadline = timeout if deadline is None else deadline
+    deadline_at = None if deadline is None else time.monotonic() + float(deadline)
     if client is None:
         from ..client import Client
 
         client = Client(model=model)
+    _refuse_vertex(client)
+    root, names = image_names(folder_or_paths, recursive=recursive)
+    out_dir = Path(out) if out is not None else Path.cwd() / "spatial_nb_batch"
     settings = {"temperature": temperature, "max_size": max_size, **detect_kwargs}
     if model is not None:
         settings["model"] = model
@@ -247,26 +173,30 @@ def run_batch_api(
         **{k: v for k, v in detect_kwargs.items() if isinstance(v, (str, int, float, bool, type(None)))},
     }
     results_path, already = _prepare_out(out_dir, run_settings, resume=True)
-    by_name = {name: root / name for name in names}
-    summary = BatchSummary(images=len(names), path=results_path, skipped=sum(1 for n in names if n in already))
+    by_name = {escape_file_name(name): root / name for name in names}  # keys as records store them
+    summary = BatchSummary(images=len(by_name), path=results_path, skipped=sum(1 for n in by_name if n in already))
     writer = _Writer(results_path)
     try:
         job_file = out_dir / JOB_FILENAME
         info: dict[str, Any] | None = None
         if job is not None:
-            saved = json.loads(job_file.read_text()) if job_file.exists() else {}
-            keys = saved.get("keys") if saved.get("name") == job else None
-            info = {"name": job, "keys": keys or [n for n in by_name if n not in already]}
+            saved = json.loads(job_file.read_text(encoding="utf-8")) if job_file.exists() else {}
+            # keys unknown (a job made elsewhere): answers match any image of the folder by key
+            info = {"name": job, "keys": saved.get("keys") if saved.get("name") == job else None}
         elif job_file.exists():
             info = json.loads(job_file.read_text(encoding="utf-8"))
         plans: dict[str, Any] = {}
         if info is None:
+            held = set() if resubmit_unmatched else _held_keys(out_dir)
             for name, path in by_name.items():
                 if name in already:
                     continue
-                plan = _plan(client, path, prompt, kind, settings)
+                if name in held:
+                    summary.held += 1
+                    continue
+                plan = plan_request(client, path, prompt, kind, settings)
                 hit = plan.cached()
-                if hit is not None:  # answered before: no need to pay again
+                if hit is not None and not is_empty_answer(hit):  # answered before: no need to pay again
                     _write_ok(writer, summary, name, hit, 0.0)
                     continue
                 plans[name] = plan
@@ -275,41 +205,76 @@ def run_batch_api(
             sdk = client._sdk()
             model_name = next(iter(plans.values())).profile.name
             try:
-                info = _submit(sdk, model_name, build_requests(plans), list(plans), out_dir, use_file,
-                               display_name=f"spatial-nb {out_dir.name} {len(plans)} images")
+                info = _submit(sdk, model_name, plans, out_dir, display_name=f"spatial-nb {out_dir.name} {len(plans)} images")
+            except SpatialNBError:
+                raise
             except Exception as exc:  # noqa: BLE001
-                raise _explain(client, plans, exc) from None
+                raise _explain(plans, exc) from None
         sdk = client._sdk()
-        finished = _wait(sdk, info["name"], poll_interval, timeout, progress, on_poll)
-        state = _state(finished)
-        if state != "JOB_STATE_SUCCEEDED":
-            detail = getattr(finished, "error", None)
-            raise GeminiRequestError(
-                f"batch job {info['name']} ended as {state.removeprefix('JOB_STATE_')}"
-                + (f": {_error_text(detail)}" if detail else "")
-                + f"; images not answered: {len(info.get('keys') or [])}. Run again to submit a new job"
-            )
-        elapsed = time.perf_counter() - started
-        for key, response, error in _responses(sdk, finished, list(info.get("keys") or [])):
-            if key is None or key not in by_name or key in already:
-                continue
-            if error is not None or response is None:
-                _write_error(writer, summary, key, f"Gemini batch request failed: {_error_text(error)}")
-                continue
-            plan = plans.get(key) or _plan(client, by_name[key], prompt, kind, settings)
-            from ..backends import read_response
-            from ..parsing import parse
-
-            answer = read_response([response])
-            result = plan.finish(parse(answer.text), answer.text, answer.finish, answer.block, answer.usage,
-                                 model_version=answer.model_version)
-            _write_ok(writer, summary, key, result, elapsed, job_name=info["name"])
-            already.add(key)
-        if job_file.exists():  # keep the job's record, but do not resume it again
-            job_file.replace(out_dir / f"batch_job.{info['name'].rsplit('/', 1)[-1]}.done.json")
+        finished, state = wait_for_job(sdk, info["name"], poll_interval=poll_interval, deadline=deadline_at,
+                                       progress=progress, on_poll=on_poll)
+        _collect(sdk, finished, state, info, out_dir, by_name, already, plans, writer, summary,
+                 lambda path: plan_request(client, path, prompt, kind, settings), time.perf_counter() - started)
     finally:
         writer.close()
     return _finish(summary, started)
+
+
+def _collect(sdk: Any, finished: Any, state: str, info: dict[str, Any], out_dir: Path,
+             by_name: dict[str, Path], already: set[str], plans: dict[str, Any], writer: _Writer,
+             summary: BatchSummary, plan_for: Callable[[Path], Any], elapsed: float) -> None:
+    """Write the records of a finished job, keep what cannot be matched, retire the job file."""
+    from ..backends import read_response
+    from ..parsing import parse
+
+    sent = info.get("keys")  # None: not known (resumed by name only)
+    keys = [k for k in sent if k in by_name] if sent is not None else []
+    answers, trusted = job_answers(sdk, finished)
+    matched, unmatched = split_answers(answers, trusted, set(keys) if sent is not None else set(by_name))
+    for key, answer in matched.items():
+        if key in already:
+            continue
+        if answer.error is not None or answer.response is None:
+            _write_error(writer, summary, key, f"Gemini batch request failed: {error_text(answer.error)}")
+            continue
+        plan = plans.get(key) or plan_for(by_name[key])
+        reply = read_response([answer.response])
+        text, finish, block, usage = reply.text, reply.finish, reply.block, reply.usage
+        empty = is_empty_answer(text)
+        result = plan.finish(parse(text), text, finish, block, usage, store=not empty,
+                             model_version=reply.model_version)
+        if empty:
+            summary.empty_answers += 1
+            _write_error(writer, summary, key, empty_answer_message(result), finish_reason=result.finish_reason)
+        else:
+            _write_ok(writer, summary, key, result, elapsed, job_name=info["name"])
+        already.add(key)
+    unanswered = [k for k in keys if k not in matched and k not in already]
+    outcome = {**info, "state": state, "collected": time.time()}
+    if unmatched:
+        path = write_unmatched(out_dir, info["name"], unmatched)
+        summary.unmatched += len(unmatched)
+        summary.held += len(unanswered)
+        outcome["unmatched_keys"] = unanswered  # their answers may be among the unmatched ones
+        summary.notes.append(
+            f"{len(unmatched)} answers of {info['name']} could not be matched to an image (no key: python-genai "
+            f"#1909/#2008) and are kept in {path}; their {len(unanswered)} images are not sent again "
+            "(re-run with --resubmit-unmatched / resubmit_unmatched=True to pay for them again)"
+        )
+    elif state in SUCCESS_STATE_NAMES or finished.dest is not None:
+        for key in unanswered:
+            _write_error(writer, summary, key, f"batch job {info['name']} ({state.removeprefix('JOB_STATE_')}) "
+                                               "returned no answer for this image; run again to send it again")
+    done_file = out_dir / f"batch_job.{info['name'].rsplit('/', 1)[-1]}.done.json"
+    done_file.write_text(json.dumps(outcome, indent=1, ensure_ascii=False), encoding="utf-8")
+    (out_dir / JOB_FILENAME).unlink(missing_ok=True)  # kept as the .done record, never resumed again
+    if state not in SUCCESS_STATE_NAMES and finished.dest is None and not matched:
+        detail = getattr(finished, "error", None)
+        raise GeminiRequestError(
+            f"batch job {info['name']} ended as {state.removeprefix('JOB_STATE_')}"
+            + (f": {error_text(detail)}" if detail else "")
+            + f"; {len(unanswered)} images were not answered. Run again to submit a new job for them"
+        )
 
 
 def _finish(summary: BatchSummary, started: float) -> BatchSummary:
@@ -326,47 +291,14 @@ def _write_ok(writer: _Writer, summary: BatchSummary, name: str, result: Result,
     summary.count_answer(result)
 
 
-def _write_error(writer: _Writer, summary: BatchSummary, name: str, message: str) -> None:
-    writer.write({"path": name, "status": "error", "error": message, "elapsed_s": None})
+def _write_error(writer: _Writer, summary: BatchSummary, name: str, message: str, **extra: Any) -> None:
+    writer.write({"path": name, "status": "error", "error": message, **extra, "elapsed_s": None})
     summary.errors += 1
     summary.error_messages[name] = message
 
 
-def _wait(sdk: Any, name: str, poll_interval: float, timeout: float | None, progress: bool,
-          on_poll: Callable[[str, float], None] | None) -> Any:
-    """Poll ``batches.get`` until the job ends; a status line shows state and time waited."""
-    bar = None
-    if progress:
-        from tqdm.auto import tqdm
-
-        bar = tqdm(total=None, desc=f"batch job {name}", unit="check", dynamic_ncols=True)
-    start = time.monotonic()
-    try:
-        while True:
-            job = sdk.batches.get(name=name)
-            state = _state(job)
-            waited = time.monotonic() - start
-            if bar is not None:
-                bar.update(1)
-                bar.set_postfix(state=state.removeprefix("JOB_STATE_"), waited=f"{waited:.0f}s", refresh=True)
-            if on_poll is not None:
-                on_poll(state, waited)
-            if state in TERMINAL_STATES:
-                return job
-            if timeout is not None and waited >= timeout:
-                raise GeminiRequestError(
-                    f"batch job {name} is still {state.removeprefix('JOB_STATE_')} after {waited:.0f} s; "
-                    "it keeps running — run the same command again later to collect the answers"
-                )
-            time.sleep(poll_interval)
-    finally:
-        if bar is not None:
-            bar.close()
-
-
-def _explain(client: Any, plans: dict[str, Any], exc: Exception) -> Exception:
-    plan = next(iter(plans.values()))
-    explained = plan.explain(exc)
+def _explain(plans: dict[str, Any], exc: Exception) -> Exception:
+    explained = next(iter(plans.values())).explain(exc)
     if isinstance(explained, SpatialNBError):
         return explained
     return GeminiRequestError(f"could not submit the batch job: {type(exc).__name__}: {exc}")

@@ -5,13 +5,13 @@ Threads (the SDK call is blocking I/O) run up to ``concurrency`` requests; an
 thread alone writes ``results.jsonl`` — one flushed JSON line per finished image — so a crash
 or Ctrl-C loses at most the requests in flight (and those still land in the answer cache);
 a re-run skips every image already recorded ``"ok"``. Memory stays flat: results go to disk,
-not into a list.
+not into a list. Record names are :func:`~spatial_nb.filenames.escape_file_name` of the file
+name, so names of any bytes are stored losslessly and one odd name never stops a run.
 """
 
 from __future__ import annotations
 
 import gc
-import json
 import os
 import sys
 import time
@@ -19,13 +19,16 @@ import warnings
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ..empty_answers import empty_answer_message, is_empty_answer, is_refusal
 from ..errors import GeminiRequestError, MissingKeyError, SpatialNBError
+from ..filenames import escape_file_name
 from ..result import Result
 from .limiter import AdaptiveLimit
+from .records import RESULTS_FILENAME, BatchSummary, _prepare_out, _Writer, load_results, read_records
 
 __all__ = [
     "IMAGE_EXTENSIONS",
@@ -40,89 +43,13 @@ __all__ = [
 
 #: File extensions picked up from a folder (case-insensitive).
 IMAGE_EXTENSIONS = frozenset({".jpg", ".jpeg", ".png", ".webp", ".gif", ".bmp", ".tif", ".tiff"})
-#: Name of the per-image record file inside ``out``.
-RESULTS_FILENAME = "results.jsonl"
-#: Settings of the run, so a resume with another prompt is caught.
-RUN_FILENAME = "run.json"
 #: A full garbage collection after this many records: the SDK leaves reference cycles
 #: (~0.2 KB per request) that Python's generational GC otherwise lets pile up for thousands
 #: of requests; collecting keeps a 100,000-image run as small as a 100-image one.
 GC_EVERY = 100
-
-
-def _tokens(res: Result) -> int:
-    """Tokens an answer cost (total, else prompt + output)."""
-    usage = res.usage or {}
-    total = usage.get("total_tokens")
-    if not isinstance(total, int):
-        total = sum(v for k, v in usage.items() if k in ("prompt_tokens", "output_tokens") and isinstance(v, int))
-    return int(total or 0)
-
-
-@dataclass
-class BatchSummary:
-    """What a folder run did.
-
-    Attributes:
-        images: Images found.
-        done: Answered in this run (``"ok"`` records written).
-        skipped: Already recorded ``"ok"`` by an earlier run (resume).
-        errors: ``"error"`` records written in this run.
-        items: Objects found in this run.
-        tokens: Tokens spent in this run (answers replayed from the cache cost none).
-        cached: Answers replayed from the cache.
-        requeued: Requests sent again after a 429 or a 5xx got through the SDK's retries.
-        throttles: Times the concurrency was halved; ``lowest_concurrency`` how low it went.
-        path: The ``results.jsonl`` file.
-        interrupted: True when the run stopped early (Ctrl-C).
-    """
-
-    images: int = 0
-    done: int = 0
-    skipped: int = 0
-    errors: int = 0
-    items: int = 0
-    tokens: int = 0
-    cached: int = 0
-    requeued: int = 0
-    throttles: int = 0
-    lowest_concurrency: int = 0
-    elapsed_s: float = 0.0
-    path: Path | None = None
-    interrupted: bool = False
-    error_messages: dict[str, str] = field(default_factory=dict, repr=False)
-
-    def count_answer(self, result: Result) -> None:
-        """Add one answered image: its items, and its tokens unless the cache replayed it."""
-        self.done += 1
-        self.items += len(result)
-        if result.cached:
-            self.cached += 1
-        else:
-            self.tokens += _tokens(result)
-
-    @property
-    def remaining(self) -> int:
-        """Images with no record from this run or an earlier one."""
-        return self.images - self.done - self.skipped - self.errors
-
-    def to_dict(self) -> dict[str, Any]:
-        out = asdict(self)
-        out["path"] = str(self.path) if self.path else None
-        out.pop("error_messages")
-        return out
-
-    def __str__(self) -> str:
-        text = (
-            f"{self.images} images: {self.done} done, {self.skipped} already done, {self.errors} errors"
-            f"{f', {self.remaining} left' if self.remaining else ''}; {self.items} items, "
-            f"{self.tokens:,} tokens, {self.cached} from cache, {self.elapsed_s:.1f} s"
-        )
-        if self.throttles:
-            text += f"; rate-limited {self.throttles}x (concurrency went down to {self.lowest_concurrency})"
-        if self.path:
-            text += f" -> {self.path}"
-        return text
+#: What ``Client.detect`` uses when a setting is not given (to rebuild a request's cache key).
+DETECT_DEFAULTS = dict(temperature=0.5, max_size=640, system_instruction=None, model=None, structured=False,
+                       thinking=None, max_output_tokens=None, context=None, seed=None, image_format=None)
 
 
 # -- finding images -------------------------------------------------------------------------
@@ -134,7 +61,8 @@ def image_names(
     """The root folder and the sorted image names relative to it (posix ``/``), as plain strings.
 
     Strings, not Path objects, so a 100,000-image folder costs a few MB, not tens (see
-    :func:`find_images` for the arguments).
+    :func:`find_images` for the arguments). These are OS names (undecodable bytes
+    surrogate-escaped, PEP 383); records store ``escape_file_name(name)``.
     """
     if isinstance(folder_or_paths, (str, os.PathLike)):
         root = Path(folder_or_paths)
@@ -177,79 +105,6 @@ def find_images(
     return root, [root / name for name in names]
 
 
-# -- the record file ------------------------------------------------------------------------
-
-
-def read_records(path: str | os.PathLike) -> Iterator[dict[str, Any]]:
-    """The records of a ``results.jsonl`` (or its folder), skipping a torn last line."""
-    path = Path(path)
-    if path.is_dir():
-        path = path / RESULTS_FILENAME
-    if not path.exists():
-        return
-    with path.open(encoding="utf-8") as fh:
-        for line in fh:
-            line = line.strip()
-            if not line:
-                continue
-            try:
-                record = json.loads(line)
-            except ValueError:
-                continue  # a line cut by a crash; that image simply runs again
-            if isinstance(record, dict) and "path" in record:
-                yield record
-
-
-def load_results(path: str | os.PathLike) -> dict[str, Result]:
-    """``{image name: Result}`` of the ``"ok"`` records of a run (the last one per image wins)."""
-    out: dict[str, Result] = {}
-    for record in read_records(path):
-        if record.get("status") == "ok" and record.get("result"):
-            out[record["path"]] = Result.from_dict(record["result"])
-    return out
-
-
-class _Writer:
-    """Appends one JSON line per record and flushes it (the main thread is the only writer)."""
-
-    def __init__(self, path: Path):
-        self.path = path
-        torn = path.exists() and path.stat().st_size > 0 and not path.read_bytes().endswith(b"\n")
-        self._fh = path.open("a", encoding="utf-8")
-        if torn:
-            self._fh.write("\n")  # never glue a new record onto a torn line
-
-    def write(self, record: dict[str, Any]) -> None:
-        self._fh.write(json.dumps(record, ensure_ascii=False, allow_nan=False) + "\n")
-        self._fh.flush()
-
-    def close(self) -> None:
-        self._fh.close()
-
-
-def _prepare_out(out: Path, settings: dict[str, Any], resume: bool) -> tuple[Path, set[str]]:
-    out.mkdir(parents=True, exist_ok=True)
-    results = out / RESULTS_FILENAME
-    run_file = out / RUN_FILENAME
-    if resume and results.exists() and run_file.exists():
-        try:
-            previous = json.loads(run_file.read_text(encoding="utf-8"))
-        except ValueError:
-            previous = {}
-        changed = sorted(k for k in settings if k in previous and previous[k] != settings[k])
-        if changed:
-            raise SpatialNBError(
-                f"{out} holds results of a run with other settings ({', '.join(changed)} differ); "
-                "use another output folder, or resume=False (--no-resume) to start over"
-            )
-    if not resume and results.exists():
-        stamp = time.strftime("%Y%m%d-%H%M%S")
-        results.rename(out / f"results.{stamp}.jsonl")  # keep the old answers, start a new file
-    run_file.write_text(json.dumps(settings, indent=1, ensure_ascii=False), encoding="utf-8")
-    done = {r["path"] for r in read_records(results) if r.get("status") == "ok"} if resume else set()
-    return results, done
-
-
 # -- running --------------------------------------------------------------------------------
 
 
@@ -257,6 +112,30 @@ def _detect(client: Any, path: Path, prompt: str, kwargs: dict[str, Any]) -> tup
     start = time.perf_counter()
     res = client.detect(str(path), prompt, **kwargs)
     return res, time.perf_counter() - start
+
+
+def plan_request(client: Any, path: str | os.PathLike, prompt: str, kind: str, settings: dict[str, Any]) -> Any:
+    """The client's plan of one request (what ``client.detect`` would send; nothing is sent)."""
+    unknown = set(settings) - set(DETECT_DEFAULTS)
+    if unknown:
+        raise TypeError(f"batch mode got unknown settings {sorted(unknown)}")
+    return client._plan(str(path), prompt, kind, {**DETECT_DEFAULTS, **settings})
+
+
+def _forget_answer(client: Any, path: Path, prompt: str, kwargs: dict[str, Any]) -> None:
+    """Drop an answer from the client's cache, so asking again reaches Gemini and no later
+    run replays it (an empty answer must never be served as "nothing found")."""
+    cache = getattr(client, "cache", None)
+    if cache is None or not hasattr(client, "_plan"):
+        return  # a client without our cache has nothing to forget
+    settings = {k: v for k, v in kwargs.items() if k != "kind"}
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # the request already warned about the model
+            key = plan_request(client, path, prompt, kwargs.get("kind", "boxes"), settings).key
+    except Exception:  # noqa: BLE001 - the image or settings went away: nothing cached to forget
+        return
+    cache.delete(key)
 
 
 class _NameList:
@@ -283,6 +162,7 @@ class _NameList:
 class _Job:
     name: str
     attempt: int = 0
+    empty: int = 0  # empty answers so far
     not_before: float = 0.0
     epoch: int = 0
     started: float = 0.0
@@ -309,13 +189,15 @@ def run_folder(
     recursive: bool = True,
     on_record: Callable[[dict[str, Any], BatchSummary], None] | None = None,
     max_requeues: int = 4,
+    empty_retries: int = 2,
     requeue_delay: float = 2.0,
     increase_after: int = 10,
     **detect_kwargs: Any,
 ) -> BatchSummary:
     """Ask the same question about every image in a folder; write one JSON line per image.
 
-    Each line of ``out/results.jsonl`` is ``{"path": <name relative to the folder>,
+    Each line of ``out/results.jsonl`` is ``{"path": <name relative to the folder, escaped by
+    spatial_nb.filenames.escape_file_name>,
     "status": "ok" | "error", "result": <Result.to_dict()> | "error": <message>,
     "elapsed_s": <seconds>}`` and is flushed as soon as the image finishes. Re-running with
     the same ``out`` skips images already recorded ``"ok"`` (errors are tried again), and the
@@ -334,6 +216,10 @@ def run_folder(
         resume: False moves an existing ``results.jsonl`` aside and starts over.
         on_record: Called with each record and the running summary after it is written.
         max_requeues: How often one image is sent again after a 429/5xx surfaced.
+        empty_retries: How often one image is asked again after an answer with no text at
+            all (no candidates, no text parts); then it gets an ``"error"`` record. A parsed
+            ``[]`` is a valid "nothing found"; a blocked prompt or a safety stop is an error at
+            once (Gemini said why). Empty answers never stay in the answer cache.
         requeue_delay: Seconds before the first re-send (doubles each time).
         increase_after: Successes in a row before concurrency grows by one again.
 
@@ -365,10 +251,10 @@ def run_folder(
     }
     results_path, already = _prepare_out(out_dir, settings, resume)
     summary = BatchSummary(images=len(names), path=results_path, lowest_concurrency=concurrency)
-    summary.skipped = sum(1 for n in names if n in already)
+    summary.skipped = sum(1 for n in names if escape_file_name(n) in already)
     # The names live on as ONE string (a 100k-image folder: a few MB, not a list of 100k
     # objects); fresh jobs are cut from it one at a time, only re-sends wait in a queue.
-    fresh: Iterator[str] = (n for n in _NameList(names) if n not in already)
+    fresh: Iterator[str] = (n for n in _NameList(names) if escape_file_name(n) not in already)
     del names
     next_fresh: str | None = next(fresh, None)
     pending: deque[_Job] = deque()
@@ -381,12 +267,28 @@ def run_folder(
     def record(job: _Job, fut: Future, notify: bool = True) -> None:
         """Turn a finished future into a record (or a re-queue)."""
         elapsed = time.perf_counter() - job.started
+        name = escape_file_name(job.name)  # what the record stores (lossless, valid UTF-8)
         exc = fut.exception()
         if exc is None:
             res, elapsed = fut.result()
-            rec = {"path": job.name, "status": "ok", "result": res.to_dict(), "elapsed_s": round(elapsed, 3)}
-            summary.count_answer(res)
-            limit.on_success()
+            if is_empty_answer(res):
+                summary.empty_answers += 1
+                _forget_answer(client, root / job.name, prompt, kwargs)
+                if not is_refusal(res) and job.empty < empty_retries and notify:
+                    job.empty += 1
+                    job.not_before = time.monotonic() + requeue_delay * 2 ** (job.empty - 1)
+                    pending.appendleft(job)
+                    summary.requeued += 1
+                    return
+                message = empty_answer_message(res, attempts=job.empty + 1)
+                rec = {"path": name, "status": "error", "error": message, "finish_reason": res.finish_reason,
+                       "elapsed_s": round(elapsed, 3)}
+                summary.errors += 1
+                summary.error_messages[name] = message
+            else:
+                rec = {"path": name, "status": "ok", "result": res.to_dict(), "elapsed_s": round(elapsed, 3)}
+                summary.count_answer(res)
+                limit.on_success()
         else:
             if isinstance(exc, (MissingKeyError, TypeError)):
                 raise exc  # every request would fail the same way
@@ -401,12 +303,12 @@ def run_folder(
                 summary.requeued += 1
                 return
             message = str(exc) if isinstance(exc, SpatialNBError) else f"{type(exc).__name__}: {exc}"
-            rec = {"path": job.name, "status": "error", "error": message, "elapsed_s": round(elapsed, 3)}
+            rec = {"path": name, "status": "error", "error": message, "elapsed_s": round(elapsed, 3)}
             status = getattr(exc, "status", None)
             if status is not None:
                 rec["status_code"] = status
             summary.errors += 1
-            summary.error_messages[job.name] = message
+            summary.error_messages[name] = message
         writer.write(rec)
         if (summary.done + summary.errors) % GC_EVERY == 0:
             gc.collect()

@@ -9,6 +9,7 @@ would send and cost in tokens; above 500 images a run asks for confirmation unle
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 from pathlib import Path
 from typing import Any
@@ -26,6 +27,7 @@ EXAMPLES = """examples:
   spatial-nb batch photos/ "Segment the cats" --kind masks --out masks/ --yes
   spatial-nb batch photos/ "Detect every car" --out labels/ --batch-api     # half price, hours
   spatial-nb batch photos/ "Detect every car" --out labels/ --batch-api --job batches/abc123
+  spatial-nb batch photos/ "Detect every car" --out labels/ --batch-api --deadline 2h
 
 Re-running the same command resumes: images already in labels/results.jsonl are skipped.
 """
@@ -46,16 +48,40 @@ def register(subparsers: Any) -> None:
     parser.add_argument("--out", required=True, metavar="DIR", help="output folder (results.jsonl, exports)")
     add_request_options(parser)
     parser.add_argument("--concurrency", type=int, default=8, help="requests in flight (default 8; lowered on 429s)")
+    parser.add_argument("--empty-retries", type=int, default=2, metavar="N",
+                        help="ask again up to N times when Gemini sends an answer with no text (default 2)")
     parser.add_argument("--no-recursive", dest="recursive", action="store_false", help="only the folder itself")
     parser.add_argument("--dry-run", action="store_true", help="print image count, estimated tokens and requests; send nothing")
     parser.add_argument("--yes", "-y", action="store_true", help=f"do not ask before runs of more than {CONFIRM_ABOVE} images")
     parser.add_argument("--batch-api", action="store_true", help="use one Gemini Batch API job (cheaper, slower)")
     parser.add_argument("--job", metavar="NAME", default=None, help="resume waiting for this Batch API job (batches/...)")
     parser.add_argument("--poll", type=float, default=30.0, metavar="SECONDS", help="Batch API status check interval")
+    parser.add_argument("--deadline", type=parse_duration, default=None, metavar="TIME",
+                        help="stop waiting for the Batch API job after TIME (e.g. 90s, 30m, 2h; the job keeps "
+                        "running, run again to collect it)")
+    parser.add_argument("--resubmit-unmatched", action="store_true",
+                        help="send images again whose earlier Batch API answers are in OUT/unmatched.jsonl")
     parser.add_argument("--export", choices=("coco", "yolo"), action="append", default=[],
                         help="also write OUT/coco.json or OUT/yolo/ (repeatable)")
     parser.add_argument("--no-progress", dest="progress", action="store_false", help="no progress bar")
     parser.set_defaults(func=run)
+
+
+_DURATION = re.compile(r"(\d+(?:\.\d+)?)\s*([smhd]?)")
+_SECONDS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+def parse_duration(text: str) -> float:
+    """Seconds in ``"90"``, ``"90s"``, ``"30m"``, ``"2h"``, ``"1d"`` or ``"1h30m"``.
+
+    >>> parse_duration("1h30m"), parse_duration("45")
+    (5400.0, 45.0)
+    """
+    compact = text.strip().lower().replace(" ", "")
+    parts = _DURATION.findall(compact)
+    if not compact or "".join(n + u for n, u in parts) != compact:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a duration; write e.g. 90s, 30m, 2h or 1h30m")
+    return float(sum(float(n) * _SECONDS[u] for n, u in parts))
 
 
 def _confirm(n: int, est: Any) -> None:
@@ -78,8 +104,12 @@ def run(args: argparse.Namespace) -> int:
 
     if args.concurrency < 1:
         raise SpatialNBError("--concurrency must be 1 or more")
+    if args.empty_retries < 0:
+        raise SpatialNBError("--empty-retries must be 0 or more")
     if args.job and not args.batch_api:
         raise SpatialNBError("--job resumes a Batch API job: add --batch-api")
+    if (args.deadline is not None or args.resubmit_unmatched) and not args.batch_api:
+        raise SpatialNBError("--deadline and --resubmit-unmatched are for Batch API jobs: add --batch-api")
     root, paths = find_images(args.folder, recursive=args.recursive)
     if not paths:
         raise SpatialNBError(f"no images (jpg, jpeg, png, webp, gif, bmp, tif, tiff) in {args.folder}")
@@ -99,15 +129,19 @@ def run(args: argparse.Namespace) -> int:
         if args.batch_api:
             from ..batch.batch_api import run_batch_api
 
-            summary = run_batch_api(args.folder, args.prompt, args.kind, job=args.job, poll_interval=args.poll, **common)
+            summary = run_batch_api(args.folder, args.prompt, args.kind, job=args.job, poll_interval=args.poll,
+                                    deadline=args.deadline, resubmit_unmatched=args.resubmit_unmatched, **common)
         else:
             from ..batch import run_folder
 
-            summary = run_folder(args.folder, args.prompt, args.kind, concurrency=args.concurrency, **common)
+            summary = run_folder(args.folder, args.prompt, args.kind, concurrency=args.concurrency,
+                                 empty_retries=args.empty_retries, **common)
     except KeyboardInterrupt:
         print(_interrupted(args, len(paths)), file=sys.stderr)
         return 130
     print(summary)
+    for note in summary.notes:
+        print(f"  note: {note}", file=sys.stderr)
     for name, message in list(summary.error_messages.items())[:5]:
         print(f"  error: {name}: {message}", file=sys.stderr)
     if summary.errors > 5:
@@ -130,18 +164,45 @@ def _interrupted(args: argparse.Namespace, total: int) -> str:
             "— run the same command again to do the rest")
 
 
+def _image_sizes(results: dict[str, Any], root: Path) -> dict[str, tuple[int, int]]:
+    """Upright pixel size per record name: from the request record, else the file's header
+    (opened by its real OS name, so escaped names work; see spatial_nb.filenames)."""
+    from PIL import Image
+
+    from ..filenames import unescape_file_name
+
+    sizes: dict[str, tuple[int, int]] = {}
+    for name, res in results.items():
+        size = (res.request or {}).get("original_size")
+        if isinstance(size, (list, tuple)) and len(size) == 2:
+            sizes[name] = (int(size[0]), int(size[1]))
+            continue
+        try:
+            with Image.open(root / unescape_file_name(name)) as img:
+                w, h = img.size
+                if img.getexif().get(0x0112, 1) in (5, 6, 7, 8):  # the model saw it upright
+                    w, h = h, w
+                sizes[name] = (w, h)
+        except OSError:
+            pass  # to_coco says which image it could not size
+    return sizes
+
+
 def _export(args: argparse.Namespace, root: Path) -> None:
     from ..batch import load_results
     from ..export import to_coco, to_yolo
+    from ..filenames import unescape_file_name
 
     results = load_results(args.out)
     for fmt in args.export:
         if fmt == "coco":
             path = Path(args.out) / "coco.json"
-            coco = to_coco(results, path, images_root=root)
+            # file_name keeps the escaped record name (COCO JSON must be valid UTF-8)
+            coco = to_coco(results, path, images_root=root, image_sizes=_image_sizes(results, root))
             dropped = sum(coco["info"]["spatial_nb"]["skipped_items_without_box"].values())
             print(f"COCO: {len(coco['images'])} images, {len(coco['annotations'])} annotations, "
                   f"{len(coco['categories'])} classes -> {path}" + (f" ({dropped} items without a box skipped)" if dropped else ""))
         else:
-            lm = to_yolo(results, Path(args.out) / "yolo")
+            # label files mirror the images' real file names (bytes and all)
+            lm = to_yolo({unescape_file_name(n): r for n, r in results.items()}, Path(args.out) / "yolo")
             print(f"YOLO: {len(results)} label files, {len(lm.names)} classes -> {Path(args.out) / 'yolo'}")
