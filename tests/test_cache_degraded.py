@@ -141,8 +141,6 @@ def test_full_cache_stops_storing_with_one_warning_and_keeps_serving(tmp_path):
     assert out["problem"] and "full" in out["problem"]
 
 
-@pytest.mark.xfail(strict=True, reason="spatial_nb/commands/cache.py (not this branch's file) must report "
-                   "Cache.info()['problem'] as its one-line error; see the #12 batch report")
 def test_cli_cache_info_reports_the_problem(tmp_path, capsys):
     (tmp_path / "x" / DB_FILENAME).mkdir(parents=True)
     with warnings.catch_warnings():

@@ -12,7 +12,9 @@ import contextlib
 import json
 import sqlite3
 import time
+import warnings
 
+from ..cache import CacheWarning
 from ..errors import SpatialNBError
 
 __all__ = ["register"]
@@ -76,8 +78,14 @@ def _when(epoch: float | None) -> str:
 
 def _info(args) -> int:
     cache = _open(args)
-    with _explained(cache):
+    with _explained(cache), warnings.catch_warnings():
+        warnings.simplefilter("ignore", CacheWarning)  # said once, below, as the error
         info = cache.info()
+    if info.get("problem"):
+        raise SpatialNBError(
+            f"cannot use the cache at {cache.directory}: it is {info['problem']}; "
+            "check its permissions or pass --dir"
+        )
     if args.json:
         print(json.dumps(info, indent=2))
         return 0
