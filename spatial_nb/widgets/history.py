@@ -20,8 +20,11 @@ __all__ = ["HistoryMixin", "CARD_MAX_SIDE", "DISPLAY_MAX_HEIGHT_VH"]
 
 log = logging.getLogger(__name__)
 
-#: Longest side of the JPEG inside each compare/sweep card (keeps a saved notebook light).
-CARD_MAX_SIDE = 640
+#: Longest sides tried for the JPEG inside the main overlay and inside each compare/sweep card,
+#: largest first, until the overlay's HTML fits its budget (a busy photo needs the smaller sides).
+MAIN_SIDES, MAIN_BUDGET_CHARS = (1024, 880, 720), 200_000
+CARD_SIDES, CARD_BUDGET_CHARS = (640, 512, 400), 90_000
+CARD_MAX_SIDE = CARD_SIDES[0]
 #: The shown picture is never taller than this share of the window (and never wider than the photo).
 DISPLAY_MAX_HEIGHT_VH = 70
 
@@ -45,20 +48,23 @@ class HistoryMixin:
             return {"fov": float(record.settings.get("fov_degrees", 60.0))}
         return {}
 
-    def overlay_html(self, record: RunRecord, max_side: int | None = None) -> str:
-        """The HTML/SVG overlay of one run (drawn once per run and size)."""
+    def overlay_html(self, record: RunRecord, card: bool = False) -> str:
+        """The HTML/SVG overlay of one run, its JPEG no bigger than the budget (drawn once per run)."""
         from ..html import to_html
 
-        key = (record.number, max_side)
+        key = (record.number, card)
         cached = self._overlay_cache.get(key)
         if cached is None:
-            extra = {"max_side": max_side} if max_side else {}
-            cached = str(to_html(record.picture, record.result, **extra, **self._style(record)))
+            sides, budget = (CARD_SIDES, CARD_BUDGET_CHARS) if card else (MAIN_SIDES, MAIN_BUDGET_CHARS)
+            for side in sides:
+                cached = str(to_html(record.picture, record.result, max_side=side, **self._style(record)))
+                if len(cached) <= budget:
+                    break
             self._overlay_cache[key] = cached
         return cached
 
     def card_overlay_html(self, record: RunRecord) -> str:
-        return self.overlay_html(record, CARD_MAX_SIDE)
+        return self.overlay_html(record, card=True)
 
     def _main_overlay(self, record: RunRecord) -> str:
         width, height = record.picture.size

@@ -14,6 +14,7 @@ import functools
 import io
 import logging
 import os
+import time
 from typing import Any
 
 import ipywidgets as W
@@ -36,6 +37,8 @@ log = logging.getLogger(__name__)
 
 #: Longest side of the picture kept for display and overlays (the JPEG inside the overlay).
 DISPLAY_MAX_SIDE = 1024
+#: A second click on Run this soon after the first, with the same settings, is a double click.
+DOUBLE_CLICK_S = 0.6
 
 
 def _list_samples() -> list[Any]:
@@ -50,9 +53,17 @@ def _list_samples() -> list[Any]:
         return []
 
 
-def _jpeg_data_url(picture: Any, quality: int = 85) -> str:
-    buf = io.BytesIO()
-    picture.convert("RGB").save(buf, "JPEG", quality=quality)
+def _jpeg_data_url(picture: Any, budget_bytes: int = 140_000) -> str:
+    """The picture as a JPEG data URL, quality (then size) lowered until it fits ``budget_bytes``."""
+    picture = picture.convert("RGB")
+    for quality, side in ((85, None), (75, None), (65, None), (65, 720)):
+        if side is not None:
+            picture = picture.copy()
+            picture.thumbnail((side, side))
+        buf = io.BytesIO()
+        picture.save(buf, "JPEG", quality=quality)
+        if buf.tell() <= budget_bytes:
+            break
     return "data:image/jpeg;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
 
 
@@ -100,11 +111,12 @@ class Panel(LayoutMixin, HistoryMixin, DownloadsMixin, SweepMixin, DetailsMixin,
         self.last_error: BaseException | None = None
         self._picture: Any = None  # display-size PIL image of state.image
         self._image_size: tuple[int, int] | None = None  # the original's upright (width, height)
-        self._overlay_cache: dict[tuple[int, int | None], str] = {}
+        self._overlay_cache: dict[tuple[int, bool], str] = {}  # (run number, card?) -> overlay HTML
         self._quiet = False  # True while the view itself sets widget values
         self._restoring = False  # True while an old run's settings are put back
         self._adding_run = False  # True while a finished run joins the history
         self._sweep_number = 0
+        self._last_click: tuple[float, Any] | None = None  # (time, what was asked) of the last Run click
         self._samples = _list_samples()
         self._build()
         super().__init__(children=self._arrange(), **kwargs)
@@ -246,12 +258,17 @@ class Panel(LayoutMixin, HistoryMixin, DownloadsMixin, SweepMixin, DetailsMixin,
     @guard
     def _on_upload(self, change: dict) -> None:
         files = change["new"]
-        if not files:
+        if self._quiet or not files:
             return
         f = files[-1]
         name = str(f.get("name") if isinstance(f, dict) else getattr(f, "name", "upload"))
         content = f.get("content") if isinstance(f, dict) else getattr(f, "content", b"")
         self.set_image(ImageChoice("upload", name, bytes(content)))
+        self._quiet = True
+        try:  # the bytes are kept by the panel; in the widget they would be saved with the notebook
+            self.upload.value = ()
+        finally:
+            self._quiet = False
 
     @guard
     def _on_path(self, change: dict) -> None:
@@ -337,7 +354,16 @@ class Panel(LayoutMixin, HistoryMixin, DownloadsMixin, SweepMixin, DetailsMixin,
     # -- running --------------------------------------------------------------------------------
     @guard
     def _on_run_click(self, _button: Any = None) -> None:
-        self.start_run()
+        # A double click on Run sends two clicks; when the first run is a fast cache hit, the
+        # second arrives after it finished. Same settings within DOUBLE_CLICK_S: one run.
+        # A failed run does not count (the user may fix the key and click again at once).
+        asked = (self.state.image, sorted(self.state.snapshot().items(), key=lambda kv: kv[0]))
+        now = time.monotonic()
+        last = self._last_click
+        if last is not None and now - last[0] < DOUBLE_CLICK_S and last[1] == asked:
+            return
+        if self.start_run():
+            self._last_click = (now, asked)
 
     def start_run(self) -> bool:
         """Start a run in the background; False (and nothing sent) when a run or sweep is out."""
@@ -383,6 +409,16 @@ class Panel(LayoutMixin, HistoryMixin, DownloadsMixin, SweepMixin, DetailsMixin,
             raise TimeoutError(f"the panel's run did not finish within {timeout} s")
         return self.state.history[-1] if len(self.state.history) > before else None
 
+    def widget_state_bytes(self) -> int:
+        """Bytes this panel adds to a notebook saved with its widget state (JupyterLab's
+        "Save Widget State Automatically"): the JSON of every widget model it consists of."""
+        import json
+
+        from ipywidgets.embed import dependency_state
+
+        state = dependency_state(self, drop_defaults=True)
+        return len(json.dumps({"version_major": 2, "version_minor": 0, "state": state}).encode("utf-8"))
+
     def wait(self, timeout: float | None = None) -> bool:
         """Wait for the background run or sweep (if any) to finish; False on timeout."""
         return self.runner.wait(timeout)
@@ -406,6 +442,7 @@ class Panel(LayoutMixin, HistoryMixin, DownloadsMixin, SweepMixin, DetailsMixin,
         try:
             record.elapsed_s = outcome.elapsed_s
             if outcome.error is not None:
+                self._last_click = None  # a click right after a failure is a retry, not a double click
                 record.error = outcome.error
                 self._show_exception(outcome.error)
                 if isinstance(outcome.error, MissingKeyError):
