@@ -49,7 +49,7 @@ def _stats_line(record: RunRecord) -> str:
     parts.append(f"{tokens} tokens" if tokens is not None else "tokens unknown")
     seconds = _seconds(record)
     if seconds is not None:
-        parts.append(f"{seconds:.1f} s")
+        parts.append(f"{seconds:.2f} s" if seconds < 1 else f"{seconds:.1f} s")
     if getattr(res, "cached", False):
         parts.append("cached")
     return " · ".join(parts)
@@ -100,8 +100,9 @@ def _diff_line(reference: RunRecord, record: RunRecord, matches: Sequence[ItemMa
         labels = groups.get(status)
         if labels:
             word, cls = _TAG[status]
-            tags.append(f'<span class="snb-tag {cls}" title="{esc(", ".join(labels))}">{len(labels)} {word}</span>')
-    return f"vs #{reference.number}: " + "".join(tags) + f'<span style="color:#555">{esc(", ".join(sum(groups.values(), [])))}</span>'
+            names = ", ".join(labels)
+            tags.append(f'<span class="snb-tag {cls}" title="{esc(names)}">{len(labels)} {word}: {esc(names)}</span>')
+    return f"vs #{reference.number}: " + "".join(tags)
 
 
 def _card(record: RunRecord, picture_html: str, lines: list[str], *, aspect_width: int | None = None) -> str:

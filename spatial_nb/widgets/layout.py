@@ -47,10 +47,7 @@ PANEL_CSS = """<style>
   .snb-panel .snb-results { flex: 1 1 100%; }
 }
 .snb-panel .snb-section { font-weight: 600; margin: 8px 0 2px; border-bottom: 1px solid #e0e0e0; line-height: 1.6; }
-.snb-panel .snb-controls > .widget-inline-hbox, .snb-panel .snb-controls .snb-row { width: 100%; max-width: 100%; }
-.snb-panel .snb-controls .widget-text, .snb-panel .snb-controls .widget-dropdown,
-.snb-panel .snb-controls .widget-textarea, .snb-panel .snb-controls .widget-hslider,
-.snb-panel .snb-controls .widget-combobox { width: 100%; max-width: 100%; }
+.snb-panel .snb-controls .widget-inline-hbox, .snb-panel .snb-results .widget-inline-hbox { align-self: stretch; min-width: 0; }
 .snb-panel .widget-label { overflow: visible; text-overflow: clip; }
 .snb-panel .snb-toggles > div { display: flex; flex-wrap: wrap; gap: 4px; }
 .snb-panel .snb-toggles .widget-toggle-button, .snb-panel .snb-toggles .jupyter-button {
@@ -63,9 +60,15 @@ PANEL_CSS = """<style>
 .snb-panel .snb-status { flex: 1 1 160px; min-width: 0; }
 .snb-panel .snb-prompt textarea { font-family: inherit; font-size: 13px; line-height: 1.35; resize: vertical; min-height: 5.6em; }
 .snb-panel .snb-checkbox { width: auto !important; }
-.snb-panel .snb-lab { width: 100%; margin-top: 10px; }
+.snb-panel .snb-lab { width: auto; align-self: stretch; margin-top: 10px; }
+.snb-panel .lm-TabBar, .snb-panel .p-TabBar { min-height: var(--jp-widgets-horizontal-tab-height, 24px); height: auto !important; }
+.snb-panel .lm-TabBar-content, .snb-panel .p-TabBar-content { flex-wrap: wrap; }
+.snb-panel .lm-TabBar-tab, .snb-panel .p-TabBar-tab { flex: 0 0 auto !important; min-width: max-content !important; max-width: none !important; }
+.snb-panel .lm-TabBar-tabLabel, .snb-panel .p-TabBar-tabLabel { overflow: visible; text-overflow: clip; }
+.snb-panel .snb-path-row { display: flex; flex-flow: row wrap; gap: 4px; width: 100%; }
+.snb-panel .snb-path { flex: 1 1 150px; min-width: 120px; width: auto !important; }
 .snb-panel .snb-lab select[multiple] { min-height: 7em; }
-.snb-panel .snb-grid { display: grid; grid-template-columns: repeat(auto-fill, minmax(min(100%, 360px), 1fr)); gap: 14px; align-items: start; }
+.snb-panel .snb-grid { display: grid; grid-template-columns: repeat(auto-fit, minmax(min(100%, 300px), 1fr)); gap: 14px; align-items: start; }
 .snb-panel .snb-card { min-width: 0; border: 1px solid #e3e3e3; border-radius: 4px; padding: 6px; background: #fff; }
 .snb-panel .snb-cap { font-size: 13px; line-height: 1.35; color: #333; margin-bottom: 6px; }
 .snb-panel .snb-cap > div { white-space: nowrap; overflow: hidden; text-overflow: ellipsis; }
@@ -96,10 +99,10 @@ class LayoutMixin:
 
     def _build(self) -> None:  # noqa: PLR0915 - one flat list of widgets reads best
         s = self.state
-        desc = {"description_width": "100px"}
+        desc = {"description_width": "120px"}  # the longest label, "Label each with", fits with room to spare
 
         def wide(**kw: Any) -> W.Layout:  # a fresh Layout each time: a shared one would hide/show together
-            return W.Layout(width="100%", **kw)
+            return W.Layout(width="auto", **kw)  # auto: stretched to the column, margins included
 
         # image
         sample_options = [("(choose a sample)", "")] + [
@@ -107,7 +110,7 @@ class LayoutMixin:
         ]
         self.sample_picker = W.Dropdown(options=sample_options, value="", description="Sample", style=desc, layout=wide())
         self.upload = W.FileUpload(accept=UPLOAD_TYPES, multiple=False, description="Upload image", layout=W.Layout(width="auto"))
-        self.path_text = W.Text(placeholder="or a file path, e.g. images/coffee.jpg", continuous_update=False, layout=W.Layout(flex="1 1 120px", width="auto"))
+        self.path_text = W.Text(placeholder="or a file path, e.g. images/coffee.jpg", continuous_update=False)
         self.path_button = W.Button(description="Load", layout=W.Layout(width="64px"))
         self.image_info = W.HTML()
 
@@ -138,7 +141,7 @@ class LayoutMixin:
         self.temperature = W.FloatSlider(value=s.temperature, min=0.0, max=2.0, step=0.05, description="Temperature", style=desc, layout=wide(), readout_format=".2f")
         self.model_box = W.Combobox(value=s.model, options=tuple(model_choices()), ensure_option=False, description="Model", style=desc, layout=wide())
         self.max_size = W.Dropdown(options=list(MAX_SIZES), value="640 px", description="Max size", style=desc, layout=wide())
-        self.fov = W.FloatSlider(value=s.fov_degrees, min=20.0, max=120.0, step=1.0, description="FOV (°)", style=desc, layout=W.Layout(width="100%", display="none"), readout_format=".0f")
+        self.fov = W.FloatSlider(value=s.fov_degrees, min=20.0, max=120.0, step=1.0, description="FOV (°)", style=desc, layout=W.Layout(width="auto", display="none"), readout_format=".0f")
         self.structured = W.Checkbox(value=s.structured, description="Structured output (JSON schema)", indent=False, layout=W.Layout(width="auto"))
         self.settings_box = W.VBox(self._settings_rows(), layout=wide())
 
@@ -154,16 +157,16 @@ class LayoutMixin:
         self.tabs.titles = ("Parsed JSON", "Raw text", "Warnings", "Request", "Download")
 
         # the lab: compare runs, sweep models/temperatures
-        self.compare_picker = W.SelectMultiple(options=[], value=(), rows=5, description="Runs", style={"description_width": "50px"}, layout=W.Layout(width="100%"))
+        self.compare_picker = W.SelectMultiple(options=[], value=(), rows=5, description="Runs", style={"description_width": "50px"}, layout=W.Layout(width="auto", flex="1 1 300px"))
         self.compare_last = W.Button(description="Last two runs", icon="columns", layout=W.Layout(width="auto"))
         self.compare_view = W.HTML(value=self._lab_hint("compare"))
-        self.sweep_models = W.SelectMultiple(options=tuple(model_choices()), value=(), rows=5, description="Models", style={"description_width": "90px"}, layout=W.Layout(width="100%"))
-        self.sweep_temperatures = W.Text(placeholder="e.g. 0.2, 1.0 (empty: the temperature above)", description="Temperatures", style={"description_width": "90px"}, layout=W.Layout(width="100%"))
+        self.sweep_models = W.SelectMultiple(options=tuple(model_choices()), value=(), rows=5, description="Models", style={"description_width": "110px"}, layout=W.Layout(width="auto"))
+        self.sweep_temperatures = W.Text(placeholder="e.g. 0.2, 1.0 (empty: the temperature above)", description="Temperatures", style={"description_width": "110px"}, layout=W.Layout(width="auto"))
         self.sweep_button = W.Button(description="Run sweep", icon="th", button_style="info", layout=W.Layout(width="auto"))
         self.sweep_status = W.HTML()
         self.sweep_view = W.HTML(value=self._lab_hint("sweep"))
         compare_tab = W.VBox([
-            W.HBox([self.compare_picker, self.compare_last], layout=W.Layout(width="100%", align_items="flex-start", grid_gap="8px")),
+            W.HBox([self.compare_picker, self.compare_last], layout=W.Layout(width="auto", align_items="flex-start", flex_flow="row wrap", grid_gap="8px")),
             self.compare_view,
         ])
         sweep_tab = W.VBox([
@@ -212,7 +215,7 @@ class LayoutMixin:
         left = W.VBox(
             [
                 _section("Image"), self.sample_picker,
-                W.HBox([self.upload, self.path_text, self.path_button], layout=W.Layout(width="100%", flex_flow="row wrap", grid_gap="4px")),
+                W.HBox([self.upload, self.path_text, self.path_button]).add_class("snb-path-row"),
                 self.image_info,
                 _section("Detect type"), self.kind_buttons, self.model_note,
                 _section("Prompt"), self.prompt_mode, self.template_box, self.free_box,
@@ -222,6 +225,6 @@ class LayoutMixin:
             ],
         ).add_class("snb-controls")
         right = W.VBox([self.overlay, self.history_picker, self.tabs]).add_class("snb-results")
-        header = W.HTML('<h3 style="margin:4px 0">Spatial understanding with Gemini</h3>')
+        header = W.HTML('<h3 style="margin:2px 0;line-height:1.3">Spatial understanding with Gemini</h3>')
         main = W.HBox([left, right]).add_class("snb-main")
         return [W.HTML(PANEL_CSS, layout=W.Layout(height="0px", overflow="hidden")), self.banner, header, main, self.lab_tabs]
