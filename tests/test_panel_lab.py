@@ -174,7 +174,7 @@ def test_sweep_of_three_models_in_the_panel(fake_gemini):
     assert [r.model for r in fake_gemini.generate_requests()] == ["model-a", "model-b", "model-c"]
     view = panel.sweep_view.value
     assert view.count('class="snb-card"') == 3 and n_items(view) == 2 + 1 + 3
-    assert view.count("agreement ") == 3 and "tokens" in view and re.search(r"\d+\.\d s", view)
+    assert view.count("agreement ") == 3 and "tokens" in view and re.search(r"\d+\.\d+ s", view)
     runs = panel.sweep_records()
     assert [r.group for r in runs] == ["sweep 1"] * 3 and [r.number for r in runs] == [1, 2, 3]
     assert all(r.result.elapsed is not None for r in runs)
