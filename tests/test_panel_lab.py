@@ -297,3 +297,29 @@ def test_path_box_from_the_notebooks_folder(monkeypatch):
     assert "Image could not be read" in shown and str(REPO / "notebooks") in shown
     assert str(REPO / "images" / "no_such_photo.jpg") in shown  # says what was tried
     assert panel.state.image.value == str(REPO / "images" / "coffee.jpg")  # the picture stays
+
+
+# -- 7. a workshop pack replayed in the panel ----------------------------------------------------
+
+
+def test_a_pack_replays_in_the_panel_without_a_key(fake_gemini, tmp_path, monkeypatch):
+    from spatial_nb.packs import export_pack, import_pack
+
+    monkeypatch.setenv("SPATIAL_NB_CACHE_DIR", str(tmp_path / "instructor"))
+    teacher = make_panel(image="coffee")
+    original = teacher.run()
+    export_pack(tmp_path / "tour.zip")
+    monkeypatch.setenv("SPATIAL_NB_CACHE_DIR", str(tmp_path / "student"))
+    import_pack(tmp_path / "tour.zip")
+    monkeypatch.delenv("GOOGLE_API_KEY")
+    monkeypatch.setenv("SPATIAL_NB_OFFLINE", "1")
+    fake_gemini.clear()
+
+    student = Panel(image="coffee")
+    assert "Offline replay" in student.banner.value
+    replay = student.run()
+    assert replay.result.cached and replay.result.labels == original.result.labels
+    assert student.overlay.value.count("snb-item") == teacher.overlay.value.count("snb-item")
+    student.temperature.value = 1.5  # never run with this setting: a clear message, no request
+    assert student.run() is None
+    assert "Offline: no recorded answer" in student.message.value and fake_gemini.requests == []

@@ -167,8 +167,8 @@ def describe_error(exc: BaseException) -> PanelMessage:
     if isinstance(exc, OfflineCacheMiss):
         return PanelMessage(
             "error", "Offline: no recorded answer",
-            "SPATIAL_NB_OFFLINE=1 is set and these settings were never run, so there is nothing to replay.",
-            "Pick settings from the workshop tour, or unset SPATIAL_NB_OFFLINE and set a key to ask Gemini.",
+            "SPATIAL_NB_OFFLINE=1 is set and this picture was never run with these settings, so there is nothing to replay.",
+            "Pick settings that were run before (those of the workshop pack), or unset SPATIAL_NB_OFFLINE and set a key.",
         )
     status = _status_of(exc)
     if isinstance(exc, GeminiRequestError) or status is not None:
