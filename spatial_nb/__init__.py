@@ -43,6 +43,7 @@ _LAZY = {
     "Panel": ".widgets",
     "run_folder": ".batch",
     "load_image": ".images",
+    "sweep": ".sweeping",
 }
 _LAZY_MODULES = {"prompts", "samples", "models", "export", "evaluate", "fonts", "cache", "consensus"}
 
@@ -70,6 +71,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from .display import show
     from .html import to_html
     from .images import load_image
+    from .sweeping import sweep
     from .widgets import Panel
 
 

@@ -532,3 +532,7 @@ def default_cache() -> Cache:
         if _default is None or _default.directory != directory:
             _default = Cache(directory)
         return _default
+
+
+# Workshop packs (spatial_nb/packs.py) belong to the cache's API: snb.cache.export_pack / import_pack.
+from .packs import export_pack, import_pack  # noqa: E402,F401  (packs imports this module lazily)

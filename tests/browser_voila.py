@@ -1,10 +1,11 @@
-"""Helpers for browser tests: serve a notebook with Voilà on 127.0.0.1 and drive Debian's Chromium.
+"""Helpers for browser tests: serve a notebook with Voilà or JupyterLab on 127.0.0.1, drive Chromium.
 
-``VoilaServer`` starts ``python -m voila`` with the *current* interpreter as its kernel (a
-``python3`` kernelspec written into a temporary ``JUPYTER_PATH``, so a CI virtualenv is used
-even when another ``python3`` kernelspec is installed system-wide) and isolated Jupyter
-config/data/runtime directories. ``launch_chromium`` opens a persistent Chromium context that
-aborts every request whose host is not loopback and records what it blocked and what failed.
+``VoilaServer`` starts ``python -m voila`` and ``LabServer`` ``python -m jupyterlab``, both with
+the *current* interpreter as their kernel (a ``python3`` kernelspec written into a temporary
+``JUPYTER_PATH``, so a CI virtualenv is used even when another ``python3`` kernelspec is installed
+system-wide) and isolated Jupyter config/data/runtime/settings directories; JupyterLab's news and
+update checks are off. ``launch_chromium`` opens a persistent Debian Chromium context that aborts
+every request whose host is not loopback and records what it blocked and what failed.
 """
 
 from __future__ import annotations
@@ -21,8 +22,8 @@ from pathlib import Path
 from urllib.parse import urlparse
 
 __all__ = [
-    "CHROMIUM", "CHROMIUM_ARGS", "free_port", "VoilaServer", "launch_chromium", "LOCAL_HOSTS", "require",
-    "upload_file", "data_url_bytes",
+    "CHROMIUM", "CHROMIUM_ARGS", "free_port", "VoilaServer", "LabServer", "launch_chromium", "LOCAL_HOSTS",
+    "require", "upload_file", "data_url_bytes", "cut_labels",
 ]
 
 CHROMIUM = "/usr/bin/chromium"
@@ -70,13 +71,10 @@ def write_kernelspec(jupyter_path: Path) -> Path:
     return spec_dir
 
 
-class VoilaServer:
-    """``python -m voila NOTEBOOK`` on 127.0.0.1 with a chosen environment.
+class _Server:
+    """A Jupyter-family server process on 127.0.0.1 with an isolated environment."""
 
-    Example:
-        >>> with VoilaServer(nb, tmp_path, env={"GOOGLE_API_KEY": "k"}) as voila:  # doctest: +SKIP
-        ...     page.goto(voila.url)
-    """
+    ready_marker = "running at"
 
     def __init__(self, notebook: Path, workdir: Path, env: dict[str, str] | None = None, timeout_s: float = 90):
         self.notebook = Path(notebook)
@@ -87,6 +85,12 @@ class VoilaServer:
         self.extra_env = dict(env or {})
         self.proc: subprocess.Popen | None = None
         self.log: deque[str] = deque(maxlen=400)
+
+    def command(self) -> list[str]:
+        raise NotImplementedError
+
+    def cwd(self) -> Path:
+        return self.notebook.parent
 
     def _env(self) -> dict[str, str]:
         jp = self.workdir / "jupyter"
@@ -106,13 +110,9 @@ class VoilaServer:
         env.update(self.extra_env)
         return env
 
-    def start(self) -> VoilaServer:
-        cmd = [
-            sys.executable, "-m", "voila", str(self.notebook), "--no-browser",
-            f"--port={self.port}", "--Voila.ip=127.0.0.1",
-        ]
+    def start(self):
         self.proc = subprocess.Popen(
-            cmd, cwd=str(self.notebook.parent), env=self._env(), stdout=subprocess.PIPE,
+            self.command(), cwd=str(self.cwd()), env=self._env(), stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT, text=True, bufsize=1,
         )
         ready = threading.Event()
@@ -121,7 +121,7 @@ class VoilaServer:
             assert self.proc is not None and self.proc.stdout is not None
             for line in self.proc.stdout:
                 self.log.append(line.rstrip())
-                if "running at" in line.lower():
+                if self.ready_marker in line.lower():
                     ready.set()
 
         threading.Thread(target=pump, daemon=True).start()
@@ -129,7 +129,7 @@ class VoilaServer:
         while not ready.wait(0.2):
             if self.proc.poll() is not None or time.monotonic() > deadline:
                 self.stop()
-                raise RuntimeError("Voilà did not start:\n" + "\n".join(self.log))
+                raise RuntimeError(f"{type(self).__name__} did not start:\n" + "\n".join(self.log))
         return self
 
     def stop(self) -> None:
@@ -141,11 +141,62 @@ class VoilaServer:
                 self.proc.kill()
                 self.proc.wait(5)
 
-    def __enter__(self) -> VoilaServer:
+    def __enter__(self):
         return self.start()
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+
+class VoilaServer(_Server):
+    """``python -m voila NOTEBOOK`` on 127.0.0.1 with a chosen environment (working directory:
+    the notebook's folder, as Voilà itself sets for the kernel).
+
+    Example:
+        >>> with VoilaServer(nb, tmp_path, env={"GOOGLE_API_KEY": "k"}) as voila:  # doctest: +SKIP
+        ...     page.goto(voila.url)
+    """
+
+    def command(self) -> list[str]:
+        return [
+            sys.executable, "-m", "voila", str(self.notebook), "--no-browser",
+            f"--port={self.port}", "--Voila.ip=127.0.0.1",
+        ]
+
+
+class LabServer(_Server):
+    """``python -m jupyterlab`` serving ``root`` on 127.0.0.1, no token, no news or update checks.
+
+    ``notebook_url`` opens ``notebook`` (a path inside ``root``) in the Lab UI.
+    """
+
+    ready_marker = "is running at"
+
+    def __init__(self, notebook: Path, workdir: Path, root: Path, env: dict[str, str] | None = None, timeout_s: float = 120):
+        super().__init__(notebook, workdir, env, timeout_s)
+        self.root = Path(root)
+        rel = self.notebook.resolve().relative_to(self.root.resolve()).as_posix()
+        self.notebook_url = f"{self.url}lab/tree/{rel}"
+
+    def cwd(self) -> Path:
+        return self.root
+
+    def command(self) -> list[str]:
+        lab = self.workdir / "jupyter" / "lab"
+        for sub in ("settings", "workspaces"):
+            (lab / sub).mkdir(parents=True, exist_ok=True)
+        # no "get notified about Jupyter news?" toast over the page
+        news = lab / "settings" / "@jupyterlab" / "apputils-extension" / "notification.jupyterlab-settings"
+        news.parent.mkdir(parents=True, exist_ok=True)
+        news.write_text(json.dumps({"fetchNews": "false"}))
+        return [
+            sys.executable, "-m", "jupyterlab", "--no-browser", f"--port={self.port}",
+            "--ServerApp.ip=127.0.0.1", f"--ServerApp.root_dir={self.root}",
+            "--IdentityProvider.token=", "--ServerApp.password=", "--ServerApp.disable_check_xsrf=True",
+            "--LabApp.news_url=None", "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
+            "--LabApp.extension_manager=readonly", "--ServerApp.allow_root=True",
+            f"--LabApp.user_settings_dir={lab / 'settings'}", f"--LabApp.workspaces_dir={lab / 'workspaces'}",
+        ]
 
 
 class NetworkLog:
@@ -179,7 +230,7 @@ class NetworkLog:
         return [(u, f) for u, f in self.failed if (urlparse(u).hostname or "") in LOCAL_HOSTS]
 
 
-def launch_chromium(playwright, profile_dir: Path):
+def launch_chromium(playwright, profile_dir: Path, viewport: tuple[int, int] = (1400, 1000)):
     """A headless persistent Chromium context with every non-loopback request aborted.
 
     Returns ``(context, network_log)``.
@@ -189,7 +240,7 @@ def launch_chromium(playwright, profile_dir: Path):
         executable_path=CHROMIUM,
         headless=True,
         args=CHROMIUM_ARGS,
-        viewport={"width": 1400, "height": 1000},
+        viewport={"width": viewport[0], "height": viewport[1]},
     )
     net = NetworkLog()
     ctx.route("**/*", net.route)
@@ -217,3 +268,21 @@ def data_url_bytes(href: str, mime: str) -> bytes:
     head, _, payload = href.partition(",")
     assert head == f"data:{mime};base64", head
     return base64.b64decode(payload)
+
+
+#: Elements of the panel whose text must never be cut: labels, buttons, tabs, toggles.
+_CUT_JS = """root => {
+  const out = [];
+  const sel = '.widget-label, button, .jupyter-button, .lm-TabBar-tabLabel, .p-TabBar-tabLabel, .widget-checkbox label';
+  for (const el of root.querySelectorAll(sel)) {
+    const r = el.getBoundingClientRect();
+    if (!r.width || !r.height || !el.textContent.trim()) continue;   // hidden or empty
+    if (el.scrollWidth > el.clientWidth + 1) out.push(el.textContent.trim() + ' (' + el.scrollWidth + '>' + el.clientWidth + ')');
+  }
+  return out;
+}"""
+
+
+def cut_labels(page, root_selector: str = ".snb-panel") -> list[str]:
+    """Texts of visible labels, buttons and tabs inside ``root_selector`` that do not fit their box."""
+    return page.locator(root_selector).first.evaluate(_CUT_JS)

@@ -115,12 +115,17 @@ def test_widgets_drive_state_and_kind_switch_updates_prompt():
     panel.kind_buttons.value = "boxes3d"
     assert panel.fov.layout.display != "none"  # FOV only for 3D
     assert "3D bounding boxes" in panel.state.prompt
-    # free mode: the combobox offers the image's sample prompts for the kind, and follows the kind
+    # free mode: a dropdown offers the image's sample prompts for the kind, and follows the kind;
+    # the multi-line box shows the whole prompt
     panel.prompt_mode.value = "free"
     from spatial_nb.samples import prompts_for
 
-    assert list(panel.prompt_box.options) == prompts_for("coffee.jpg", "boxes3d")
-    assert panel.state.free_prompt == prompts_for("coffee.jpg", "boxes3d")[0]
+    assert isinstance(panel.prompt_box, W.Textarea) and panel.prompt_box.rows >= 3
+    assert [v for _, v in panel.sample_prompts.options if v] == prompts_for("coffee.jpg", "boxes3d")
+    assert panel.state.free_prompt == prompts_for("coffee.jpg", "boxes3d")[0] == panel.prompt_box.value
+    assert panel.sample_prompts.value == panel.prompt_box.value
+    panel.sample_prompts.value = prompts_for("coffee.jpg", "boxes3d")[1]  # picking one fills the box
+    assert panel.prompt_box.value == panel.state.free_prompt == prompts_for("coffee.jpg", "boxes3d")[1]
     panel.kind_buttons.value = "masks"
     assert panel.state.free_prompt == prompts_for("coffee.jpg", "masks")[0]
     panel.prompt_box.value = "my own words"  # free text is accepted
@@ -216,7 +221,9 @@ def test_kind_reaches_the_request(fake_gemini, kind, n_expected):
     assert len(panel.state.current.result) == n_expected
     assert n_items(panel.overlay.value) == n_expected
     assert panel.message.value == "" and "Done" in panel.status.value
-    assert "data:image/png;base64," in panel.downloads.value
+    assert "data:application/json;base64," in panel.downloads.value
+    assert not re.search(r'download="[^"]*\.png"', all_html(panel))  # PNGs only when asked for (light notebooks)
+    assert panel.png_button.layout.display != "none"
 
 
 def test_fov_slider_changes_the_3d_overlay(fake_gemini):
@@ -253,7 +260,7 @@ def test_max_size_reaches_the_request(fake_gemini):
 def test_second_identical_run_is_cached_and_history_flips_and_compares(fake_gemini):
     panel = make_panel()
     click_run(panel)
-    click_run(panel)
+    panel.run()  # the same again, deliberately (a second click this fast would be a double click)
     assert len(fake_gemini.generate_requests()) == 1
     assert panel.status.value.endswith("· cached")
     panel.kind_buttons.value = "points"
@@ -267,11 +274,13 @@ def test_second_identical_run_is_cached_and_history_flips_and_compares(fake_gemi
     panel.history_picker.value = 0  # flip back to the first run
     assert panel.state.selected == 0 and n_items(panel.overlay.value) == 3
     assert "left object" in panel.json_view.value
-    panel.compare_picker.value = 2  # side by side with the points run
-    assert "snb-compare-view" in panel.overlay.value
-    assert n_items(panel.overlay.value) == 3 + 2
-    panel.compare_picker.value = -1
-    assert n_items(panel.overlay.value) == 3
+    assert panel.kind_buttons.value == "boxes"  # its settings came back with it
+    panel.compare_picker.value = (0, 2)  # side by side with the points run, in the lab below
+    assert "snb-compare-view" in panel.compare_view.value
+    assert n_items(panel.compare_view.value) == 3 + 2
+    assert n_items(panel.overlay.value) == 3  # the main picture stays the shown run
+    panel.compare_picker.value = (2,)
+    assert n_items(panel.compare_view.value) == 0 and "Pick one more run" in panel.compare_view.value
 
 
 def test_double_click_sends_one_request(fake_gemini):
@@ -304,16 +313,20 @@ def test_run_helper_blocks_and_returns_the_record(fake_gemini):
 
 
 def test_missing_key_is_explained_in_the_panel_and_panel_recovers(fake_gemini, monkeypatch):
+    # #14: the key is explained once, in a banner built with the panel; Run points at it
     monkeypatch.delenv("GOOGLE_API_KEY")
     panel = Panel()  # client created lazily at the first Run
+    banner = panel.banner.value
+    assert "No Gemini API key" in banner and "GOOGLE_API_KEY" in banner and banner.count("aistudio.google.com/apikey") == 1
     click_run(panel)
     msg = panel.message.value
-    assert "No Gemini API key" in msg and "GOOGLE_API_KEY" in msg and "aistudio.google.com/apikey" in msg
+    assert "No Gemini API key" in msg and "note at the top" in msg and "aistudio" not in msg
+    assert all_html(panel).count("https://aistudio.google.com/apikey") == 1  # one URL, once
     assert panel.state.history == [] and panel.run_button.disabled is False
     assert fake_gemini.generate_requests() == []
     monkeypatch.setenv("GOOGLE_API_KEY", TEST_KEY)  # the user sets it, clicks Run again
     click_run(panel)
-    assert len(panel.state.history) == 1 and panel.message.value == ""
+    assert len(panel.state.history) == 1 and panel.message.value == "" and panel.banner.value == ""
 
 
 def test_429_after_retries_is_shown_and_panel_stays_usable(fake_gemini):
@@ -404,7 +417,10 @@ def test_upload_gif_first_frame_with_hostile_file_name(fake_gemini):
 def test_downloads_are_data_urls_in_the_shared_format(fake_gemini):
     panel = make_panel()
     click_run(panel)
-    links = panel.downloads.value
+    assert panel.png_link.value == ""  # made only when asked for
+    panel.png_button.click()
+    assert panel._png_runner.wait(60)
+    links = panel.downloads.value + panel.png_link.value
     assert "<script" not in links
     png = re.search(r'download="([^"]+\.png)" href="data:image/png;base64,([^"]+)"', links)
     js = re.search(r'download="([^"]+\.json)" href="data:application/json;base64,([^"]+)"', links)
@@ -446,18 +462,21 @@ def test_messages_are_escaped_and_never_show_the_key(monkeypatch):
 # -- display size, full-size download, escaping everywhere, no tracebacks ------------------------------
 
 
-def test_small_pictures_fill_the_column_within_the_height_cap(fake_gemini):
-    from spatial_nb.widgets.view import DISPLAY_MAX_HEIGHT_PX
+def test_pictures_fit_the_column_and_window_without_upscaling(fake_gemini):
+    # #14: small photos are never shown wider than they are; big ones grow with the column up to
+    # a share of the window height (was: every picture scaled up to a fixed 560 px height)
+    from spatial_nb.widgets import ImageChoice
+    from spatial_nb.widgets.history import DISPLAY_MAX_HEIGHT_VH as VH
 
-    panel = make_panel(image="chelsea")  # 451 x 300: shown up to 560 px high, so up to 842 px wide
-    cap = f"min(100%, {round(DISPLAY_MAX_HEIGHT_PX * 451 / 300)}px)"
-    assert f"width:{cap}" in panel.overlay.value  # the preview is scaled up, not shown at 451 px
+    panel = make_panel(image="chelsea")  # 451 x 300
+    cap = f"min(100%, 451px, calc({VH}vh * 451 / 300))"
+    assert f"width:{cap}" in panel.overlay.value
     click_run(panel)
     assert f'class="snb-fit" style="width:{cap}' in panel.overlay.value
-    assert "width:100% !important" in panel.overlay.value  # the <svg> fills that box
-    tall = Image.new("RGB", (300, 1200), (0, 90, 0))  # a tall picture is bounded by height
-    panel.set_image(__import__("spatial_nb.widgets", fromlist=["ImageChoice"]).ImageChoice("upload", "tall.png", tall))
-    assert f"width:min(100%, {DISPLAY_MAX_HEIGHT_PX // 4}px)" in panel.overlay.value
+    assert "width: 100% !important" in panel.children[0].value  # the panel's stylesheet: the <svg> fills that box
+    big = Image.new("RGB", (3000, 1500), (0, 90, 0))  # shown from a 1024-px copy, may grow to 3000 px
+    panel.set_image(ImageChoice("upload", "wide.png", big))
+    assert "width:min(100%, 3000px, calc(70vh * 1024 / 512))" in panel.overlay.value
 
 
 def _big_photo_bytes(size=(2400, 1600)) -> bytes:
@@ -474,8 +493,9 @@ def test_full_size_overlay_png_is_made_on_demand_from_the_original(fake_gemini):
     panel.set_image(ImageChoice("upload", "big.jpg", _big_photo_bytes()))
     record = panel.run()
     assert record.image_size == (2400, 1600) and record.picture.size == (1024, 683)
-    # the page stays light: the eager link is the display-size drawing and says so
-    assert "display size, 1024×683" in panel.downloads.value
+    # the page stays light: no PNG until asked; the display-size button says what it makes
+    assert "display size, 1024×683" in panel.png_button.description
+    assert not re.search(r'download="[^"]*\.png"', all_html(panel))
     assert panel.full_png_button.layout.display != "none" and "2400×1600" in panel.full_png_button.description
     assert panel.full_png_link.value == ""
     panel.full_png_button.click()
@@ -494,7 +514,7 @@ def test_full_size_overlay_png_is_made_on_demand_from_the_original(fake_gemini):
     panel.sample_picker.value = "chelsea.jpg"
     panel.run()
     assert panel.full_png_link.value == "" and panel.full_png_button.layout.display == "none"
-    assert "full size, 451×300" in panel.downloads.value
+    assert "full size, 451×300" in panel.png_button.description
 
 
 def test_every_untrusted_string_is_escaped_in_every_html_widget(fake_gemini, tmp_path):
@@ -516,8 +536,8 @@ def test_every_untrusted_string_is_escaped_in_every_html_widget(fake_gemini, tmp
     panel.kind_buttons.value = "points"
     click_run(panel)
     panel.history_picker.value = 0
-    panel.compare_picker.value = 1  # compare view titles carry the file name and the prompt
-    assert "snb-compare-view" in panel.overlay.value
+    panel.compare_picker.value = (0, 1)  # compare captions carry the model, the prompt and the labels
+    assert "snb-compare-view" in panel.compare_view.value
     shown = all_html(panel)
     assert "<img src=x" not in shown and "onerror=alert(1)>" not in shown.replace("&gt;", "")
     assert "&lt;img src=x onerror=alert(1)&gt;" in shown

@@ -1,31 +1,36 @@
-"""The panel in a real browser: Voilà serves notebooks/panel.ipynb, Playwright drives Chromium.
+"""The panel in a real browser: Voilà and JupyterLab 4 serve notebooks/panel.ipynb, Playwright drives
+Debian's Chromium.
 
-The fake Gemini server runs in this test process on 127.0.0.1; the Voilà kernel inherits
-``GOOGLE_GEMINI_BASE_URL`` and a test key from the environment. Every request the page makes
-to a host other than loopback is aborted and recorded (Voilà's page asks a CDN for icon
-fonts). Needs Debian's /usr/bin/chromium; skipped without it, except under ``CI=true``.
-A screenshot goes to ``test-artifacts/panel_browser.png``.
+The fake Gemini server runs in this test process on 127.0.0.1; the kernel inherits
+``GOOGLE_GEMINI_BASE_URL`` and a test key from the environment. Every request the page makes to a
+host other than loopback is aborted and recorded. Needs /usr/bin/chromium, playwright, voila and
+jupyterlab; skipped without them, except under ``CI=true`` where that is a failure.
+Screenshots go to ``test-artifacts/`` (panel_voila_1440.png, panel_voila_420.png,
+panel_voila_2560.png, panel_lab_1440.png, panel_lab_compare.png, panel_lab_sweep.png).
 """
 
 from __future__ import annotations
 
 import io
+import json
 import os
-import time
+import shutil
 from urllib.parse import urlparse
 
 import pytest
-
 from PIL import Image
 
 from spatial_nb import prompts
 from spatial_nb.result import Result
+from spatial_nb.widgets.layout import model_choices
 
-from .browser_voila import CHROMIUM, LOCAL_HOSTS, REPO, VoilaServer, data_url_bytes, launch_chromium, require, upload_file
+from .browser_voila import (
+    CHROMIUM, LOCAL_HOSTS, REPO, LabServer, VoilaServer, cut_labels, data_url_bytes, launch_chromium, require, upload_file,
+)
 from .conftest import TEST_KEY
-from .fake_gemini import Reply
+from .fake_gemini import RecordedRequest, Reply, kind_aware_answer
 
-pytestmark = [pytest.mark.browser, pytest.mark.timeout(240)]
+pytestmark = [pytest.mark.browser]
 
 POINTS_ANSWER = '[{"point": [300, 250], "label": "left eye"}, {"point": [480, 720], "label": "right eye"}]'
 NOTEBOOK = REPO / "notebooks" / "panel.ipynb"
@@ -41,47 +46,89 @@ STYLE_JS = """(el, props) => {
   }
   return out;
 }"""
+# What three different models "see" in the sweep and compare (the first three in the model picker).
+CUP = {"box_2d": [80, 160, 560, 520], "label": "cup"}
+SPOON = {"box_2d": [600, 600, 900, 700], "label": "spoon"}
+SAUCER = {"box_2d": [450, 50, 760, 600], "label": "saucer"}
+MODELS = model_choices()[:3]
+ANSWERS = {MODELS[0]: [CUP, SPOON], MODELS[1]: [CUP], MODELS[2]: [dict(CUP, box_2d=[130, 200, 610, 560]), SPOON, SAUCER]}
+
+
+def by_model(req: RecordedRequest) -> Reply:
+    """Box requests get a per-model answer; everything else the fake's kind-aware default."""
+    if req.model in ANSWERS and "point" not in (req.system_instruction or "").lower():
+        return Reply(json.dumps(ANSWERS[req.model]))
+    return kind_aware_answer(req)
+
+
+def _need_browser_stack(*modules: str) -> None:
+    require(os.path.exists(CHROMIUM), f"{CHROMIUM} is missing (apt-get install chromium)")
+    for module in ("playwright", *modules):
+        try:
+            __import__(module)
+        except ImportError:  # pragma: no cover - the dev extra installs them
+            require(False, f"{module} is not installed (pip install -e '.[dev]'; no browser download needed)")
+
+
+def _env(fake_gemini, tmp_path) -> dict[str, str]:
+    return {
+        "GOOGLE_GEMINI_BASE_URL": fake_gemini.url,
+        "GOOGLE_API_KEY": TEST_KEY,
+        "SPATIAL_NB_CACHE_DIR": str(tmp_path / "cache"),
+        "PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD": "1",
+    }
 
 
 def _status(page) -> str:
     return page.inner_text(".snb-status")
 
 
-def test_panel_in_voila_and_chromium(tmp_path, fake_gemini):
-    require(os.path.exists(CHROMIUM), f"{CHROMIUM} is missing (apt-get install chromium)")
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:  # pragma: no cover - dev extra installs it
-        require(False, "playwright is not installed (pip install playwright; no browser download needed)")
-    try:
-        import voila  # noqa: F401
-    except ImportError:  # pragma: no cover
-        require(False, "voila is not installed (pip install voila)")
+def _check_network(net) -> None:
+    """No request of ours left 127.0.0.1: everything else was blocked, and nothing local failed."""
+    print(f"blocked non-loopback requests ({len(net.blocked)}): {sorted(set(net.blocked))[:8]}")
+    assert net.local, "the page made no loopback requests at all?"
+    assert all((urlparse(u).hostname or "") in LOCAL_HOSTS or u.startswith(("data:", "blob:")) for u in net.local)
+    assert net.our_failures() == []
+    assert [(u, s) for u, s in net.bad_status if s >= 500] == []
+    assert not any(TEST_KEY in u for u in net.local + net.blocked)
 
-    env = {
-        "GOOGLE_GEMINI_BASE_URL": fake_gemini.url,
-        "GOOGLE_API_KEY": TEST_KEY,
-        "SPATIAL_NB_CACHE_DIR": str(tmp_path / "cache"),
-        "PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD": "1",
-    }
+
+def _in_first_screen(page, selector: str) -> dict:
+    """The element's box; asserts it is inside the viewport and not covered by anything."""
+    box = page.locator(selector).first.bounding_box()
+    view = page.viewport_size
+    assert box and 0 <= box["y"] and box["y"] + box["height"] <= view["height"], (box, view)
+    assert 0 <= box["x"] and box["x"] + box["width"] <= view["width"], (box, view)
+    on_top = page.evaluate(
+        "([x, y, sel]) => { const el = document.elementFromPoint(x, y); return !!el && !!el.closest(sel); }",
+        [box["x"] + box["width"] / 2, box["y"] + box["height"] / 2, selector],
+    )
+    assert on_top, f"{selector} is covered by another element"
+    return box
+
+
+@pytest.mark.timeout(300)
+def test_panel_in_voila_and_chromium(tmp_path, fake_gemini):
+    _need_browser_stack("voila")
     ARTIFACTS.mkdir(exist_ok=True)
-    with VoilaServer(NOTEBOOK, tmp_path, env=env) as voila, sync_playwright() as pw:
-        ctx, net = launch_chromium(pw, tmp_path / "chromium-profile")
+    with VoilaServer(NOTEBOOK, tmp_path, env=_env(fake_gemini, tmp_path)) as voila, __import__(
+        "playwright.sync_api", fromlist=["sync_playwright"]
+    ).sync_playwright() as pw:
+        ctx, net = launch_chromium(pw, tmp_path / "chromium-profile", viewport=(1440, 900))
+        page = ctx.new_page()
         try:
-            page = ctx.new_page()
             page.goto(voila.url, wait_until="domcontentloaded")
             page.wait_for_selector(".snb-run", timeout=120_000)
             page.wait_for_selector(".snb-overlay-view .snb-preview img", timeout=60_000)
+            assert page.inner_text(".snb-banner") == ""  # a key is set: no banner
 
-            # 1. pick an image
+            # 1. pick an image, a detect type, the temperature (keyboard on the slider: 0.50 -> 0.70)
             page.select_option(".snb-sample-picker select", label="Chelsea the cat")
             page.wait_for_function(
                 "() => document.querySelector('.snb-overlay-view img')?.alt === 'Chelsea the cat'", timeout=30_000
             )
-            # 2. pick a detect type
             page.click(".snb-kind button:has-text('Points')")
             page.wait_for_selector(".snb-kind button.mod-active:has-text('Points')")
-            # 3. move the temperature: four steps right with the keyboard (0.50 -> 0.70)
             handle = page.locator(".snb-temperature .noUi-handle")
             handle.focus()
             for _ in range(4):
@@ -89,90 +136,78 @@ def test_panel_in_voila_and_chromium(tmp_path, fake_gemini):
             page.wait_for_function(
                 "() => document.querySelector('.snb-temperature .widget-readout').textContent.trim() === '0.70'"
             )
-            # the raw-prompt view is rendered by the kernel: once it shows the points instruction and
-            # 0.7, the kernel has every setting (the browser buffers widget updates per model, so a
-            # click could otherwise overtake the slider's last value)
+            # the raw-prompt view is rendered by the kernel: once it shows the points instruction
+            # and 0.7 the kernel has every setting (a click could otherwise overtake the slider)
             page.click(".snb-raw-toggle")
             page.wait_for_function(
                 """() => { const t = document.querySelector('.snb-raw-prompt')?.textContent || '';
                            return t.includes('"temperature": 0.7') && t.includes('Point to the items'); }""",
                 timeout=30_000,
             )
-            page.click(".snb-raw-toggle")  # hide it again for a compact screenshot
-            # 4. run (a slow answer) with a double click: the kernel keeps serving widget messages
-            # while the call is out (the elapsed time ticks), and the second click is a no-op
+            page.click(".snb-raw-toggle")
+            # the whole sample prompt is in the multi-line box
+            page.click(".snb-prompt-mode button:has-text('Sample or own prompt')")
+            page.wait_for_selector(".snb-prompt textarea", state="visible")
+            page.select_option(".snb-sample-prompts select", index=1)
+            page.wait_for_function("() => document.querySelector('.snb-prompt textarea').value.length > 10")
+            sample_prompt = page.input_value(".snb-prompt textarea")
+            assert page.evaluate("() => { const t = document.querySelector('.snb-prompt textarea'); "
+                                 "return t.scrollHeight <= t.clientHeight + 2; }"), "the prompt does not fit its box"
+
+            # 2. a slow answer and a double click: Run is disabled in the browser while it is out,
+            # the status ticks, and one request and one history entry come of it
             fake_gemini.queue(Reply(POINTS_ANSWER, delay=1.5))
-            t0 = time.perf_counter()
             page.dblclick(".snb-run")
+            page.wait_for_selector(".snb-run:disabled", timeout=10_000)
             page.wait_for_function(
                 "() => /Running… (0\\.[1-9]|[1-9])/.test(document.querySelector('.snb-status').textContent)",
                 timeout=60_000,
             )
             page.wait_for_selector(".snb-overlay-view svg .snb-item", timeout=60_000)
-            first_s = time.perf_counter() - t0
             page.wait_for_function("() => document.querySelector('.snb-status').textContent.includes('Done')")
-            assert "not cached" in _status(page)
-
+            assert "not cached" in _status(page) and "2 items" in _status(page)
+            assert page.locator(".snb-run:disabled").count() == 0
             (req,) = fake_gemini.generate_requests()
             assert req.generation_config["temperature"] == pytest.approx(0.7)
             assert req.system_instruction == prompts.system_instruction("points")
-            assert "Point to the items" in req.prompt
-            assert page.locator(".snb-history select option").count() == 1  # one run in the history
+            assert sample_prompt.strip() in req.prompt
+            assert page.locator(".snb-history select option").count() == 1
 
-            # 5. hover one object: it is highlighted, the others are not
+            # 3. hover one object: it is highlighted, the other is not
             items = page.locator(".snb-overlay-view .snb-item")
-            assert items.count() == 2  # the fake answers two points
+            assert items.count() == 2
             page.mouse.move(2, 2)
             before = [items.nth(i).evaluate(STYLE_JS, STYLE_PROPS) for i in range(2)]
             items.nth(0).hover()
             page.wait_for_timeout(400)  # let a CSS transition finish
             hovered = items.nth(0).evaluate(STYLE_JS, STYLE_PROPS)
             other = items.nth(1).evaluate(STYLE_JS, STYLE_PROPS)
-            opacity = [items.nth(i).evaluate("el => parseFloat(getComputedStyle(el).opacity)") for i in range(2)]
-            print(f"\nhover: computed opacity hovered={opacity[0]} other={opacity[1]}")
-            # highlighted: the hovered item's style changed, or the others were dimmed under it
             assert hovered != before[0] or other != before[1], "hovering changed no computed style"
             assert hovered != other
-            assert opacity[0] > opacity[1] or hovered != before[0]
-            ARTIFACTS.mkdir(exist_ok=True)
-            page.screenshot(path=str(ARTIFACTS / "panel_browser.png"), full_page=True)
-
-            # 6. same settings again: a cache hit; measure click-to-overlay
             page.mouse.move(2, 2)
-            old_svg = page.locator(".snb-overlay-view svg").first.element_handle()
-            t0 = time.perf_counter()
-            page.click(".snb-run")
-            # a new overlay (a new <svg> element) with items, and a status saying it was cached
-            page.wait_for_function(
-                """old => { const svg = document.querySelector('.snb-overlay-view svg');
-                            return svg && svg !== old && !old.isConnected && svg.querySelector('.snb-item'); }""",
-                arg=old_svg, timeout=60_000,
-            )
-            cached_s = time.perf_counter() - t0
-            page.wait_for_function(
-                "() => /· cached$/.test(document.querySelector('.snb-status').textContent.trim())", timeout=60_000
-            )
-            assert len(fake_gemini.generate_requests()) == 1  # the second run never left the kernel
-            print(
-                f"\nclick-to-overlay in Chromium via Voilà: first run {first_s * 1000:.0f} ms, "
-                f"(1.5 s of it the fake server's delay), cache hit {cached_s * 1000:.0f} ms"
-            )
-            page.screenshot(path=str(ARTIFACTS / "panel_browser_cached.png"), full_page=True)
 
-            # 7. the 451x300 cat fills the column up to the height cap (it was shown at 451 px)
+            # 4. the 451x300 cat is never shown wider than it is
             svg_box = page.locator(".snb-overlay-view svg").first.bounding_box()
-            print(f"overlay of the 451x300 cat shown at {svg_box['width']:.0f}x{svg_box['height']:.0f} px")
-            assert svg_box["width"] > 600 and svg_box["height"] <= 561
+            print(f"\noverlay of the 451x300 cat shown at {svg_box['width']:.0f}x{svg_box['height']:.0f} px")
+            assert 400 <= svg_box["width"] <= 452
 
-            # 8. the download links are data URLs: the overlay PNG and the Result JSON of the shared format
+            # 5. layout at 1440x900: Run on the first screen, no label cut; screenshot
+            page.evaluate("() => window.scrollTo(0, 0)")
+            _in_first_screen(page, ".snb-run")
+            assert cut_labels(page) == []
+            page.screenshot(path=str(ARTIFACTS / "panel_voila_1440.png"))
+
+            # 6. downloads: the PNG is made on click, the JSON is there at once
             page.click(".snb-tabs .lm-TabBar-tab:has-text('Download')")
-            hrefs = [a.get_attribute("href") for a in page.locator(".snb-downloads a").all()]
-            png = Image.open(io.BytesIO(data_url_bytes(hrefs[0], "image/png")))
+            assert page.locator(".snb-png-a").count() == 0
+            page.click(".snb-png")
+            page.wait_for_selector(".snb-png-a", timeout=60_000)
+            png = Image.open(io.BytesIO(data_url_bytes(page.get_attribute(".snb-png-a", "href"), "image/png")))
             assert png.format == "PNG" and png.size == (451, 300)
-            res = Result.from_json(data_url_bytes(hrefs[1], "application/json"))
-            assert res.labels == ["left eye", "right eye"] and res.image_size is not None
+            res = Result.from_json(data_url_bytes(page.get_attribute(".snb-downloads a", "href"), "application/json"))
+            assert res.labels == ["left eye", "right eye"]
 
-            # 9. upload a big photo of one's own: previewed, run, then the full-size overlay PNG on demand
+            # 7. an uploaded photo larger than the screen: it grows with a wide window, never past its size
             photo = tmp_path / "holiday photo.jpg"
             Image.new("RGB", (1600, 1200), (30, 90, 160)).save(photo, quality=90)
             upload_file(page, ".snb-upload", photo)
@@ -180,36 +215,155 @@ def test_panel_in_voila_and_chromium(tmp_path, fake_gemini):
                 "() => document.querySelector('.snb-overlay-view img')?.alt === 'holiday photo.jpg'", timeout=30_000
             )
             page.click(".snb-kind button:has-text('2D bounding boxes')")
-            page.wait_for_selector(".snb-kind button.mod-active:has-text('2D bounding boxes')")
+            page.click(".snb-prompt-mode button:has-text('AI Studio template')")
             page.click(".snb-run")
-            page.wait_for_function(
-                "() => document.querySelector('.snb-status').textContent.includes('3 items')", timeout=60_000
-            )
-            page.click(".snb-full-png")
-            page.wait_for_selector(".snb-full-png-a", timeout=60_000)
-            full = Image.open(io.BytesIO(data_url_bytes(page.get_attribute(".snb-full-png-a", "href"), "image/png")))
-            assert full.size == (1600, 1200)
-            page.screenshot(path=str(ARTIFACTS / "panel_browser_upload.png"), full_page=True)
+            page.wait_for_function("() => document.querySelector('.snb-status').textContent.includes('3 items')", timeout=60_000)
+            width_1440 = page.locator(".snb-overlay-view svg").first.bounding_box()["width"]
+            page.set_viewport_size({"width": 2560, "height": 1440})
+            page.wait_for_timeout(300)
+            width_2560 = page.locator(".snb-overlay-view svg").first.bounding_box()["width"]
+            print(f"1600x1200 photo shown {width_1440:.0f} px wide at 1440x900, {width_2560:.0f} px at 2560x1440")
+            assert width_1440 < width_2560 <= 1601
+            assert cut_labels(page) == []
+            page.screenshot(path=str(ARTIFACTS / "panel_voila_2560.png"))
 
-            # 10. a bad path: a message in the panel, the picture stays, no traceback on the page
+            # 8. narrow: 420x900, the columns stack and no label is cut
+            page.set_viewport_size({"width": 420, "height": 900})
+            page.wait_for_timeout(300)
+            controls = page.locator(".snb-controls").bounding_box()
+            results = page.locator(".snb-results").bounding_box()
+            assert results["y"] >= controls["y"] + controls["height"] - 1, (controls, results)  # stacked
+            assert page.evaluate("() => document.documentElement.scrollWidth") <= 420 + 1  # no sideways scroll
+            assert cut_labels(page) == []
+            page.screenshot(path=str(ARTIFACTS / "panel_voila_420.png"))
+            tall = int(page.locator(".snb-panel").bounding_box()["height"]) + 300  # Voilà scrolls inside a div:
+            page.set_viewport_size({"width": 420, "height": tall})  # a tall window shows the whole stacked panel
+            page.wait_for_timeout(300)
+            page.screenshot(path=str(ARTIFACTS / "panel_voila_420_whole.png"))
+            page.set_viewport_size({"width": 1440, "height": 900})
+
+            # 9. the path box from notebooks/ (Voilà's working directory): the repository path works
+            page.fill(".snb-path input", "images/coffee.jpg")
+            page.press(".snb-path input", "Enter")
+            page.wait_for_function(
+                "() => document.querySelector('.snb-overlay-view img')?.alt === 'coffee.jpg'", timeout=30_000
+            )
+            assert "was loaded instead" in page.inner_text(".snb-message")
+            # a bad path: a message in the panel, the picture stays, no traceback on the page
             page.fill(".snb-path input", "/no/such/<b>picture</b>.jpg")
             page.press(".snb-path input", "Enter")
-            page.wait_for_selector(".snb-message .snb-msg", timeout=30_000)
-            assert "Image could not be read" in page.inner_text(".snb-message")
+            page.wait_for_function(
+                "() => (document.querySelector('.snb-message')?.textContent || '').includes('Image could not be read')",
+                timeout=30_000,
+            )
             assert "<b>picture</b>" in page.inner_text(".snb-message")  # shown as text, not markup
             assert page.locator(".snb-message b:has-text('picture')").count() == 0
             assert "Traceback" not in page.content()
         except Exception:
-            page.screenshot(path=str(ARTIFACTS / "panel_browser_failure.png"), full_page=True)
+            page.screenshot(path=str(ARTIFACTS / "panel_voila_failure.png"), full_page=True)
             print("Voilà log tail:\n" + "\n".join(list(voila.log)[-40:]))
             raise
         finally:
             ctx.close()
+    _check_network(net)
 
-    # no request of ours left 127.0.0.1: everything else was blocked, and nothing local failed
-    print(f"blocked non-loopback requests ({len(net.blocked)}): {sorted(set(net.blocked))}")
-    assert net.local, "the page made no loopback requests at all?"
-    assert all((urlparse(u).hostname or "") in LOCAL_HOSTS or u.startswith(("data:", "blob:")) for u in net.local)
-    assert net.our_failures() == []
-    assert [(u, s) for u, s in net.bad_status if s >= 500] == []
-    assert not any(TEST_KEY in u for u in net.local + net.blocked)
+
+def _screenshot_lab(page, name: str) -> None:
+    """The whole lab section: JupyterLab scrolls inside the notebook, so grow the window to fit it."""
+    view = page.viewport_size
+    page.set_viewport_size({"width": view["width"], "height": int(page.locator(".snb-lab").bounding_box()["height"]) + 400})
+    page.wait_for_timeout(300)
+    page.locator(".snb-lab").scroll_into_view_if_needed()
+    page.locator(".snb-lab").screenshot(path=str(ARTIFACTS / name))
+    page.set_viewport_size(view)
+
+
+def _run_and_wait(page, n_done: int) -> None:
+    page.click(".snb-run")
+    page.wait_for_function(
+        "n => document.querySelectorAll('.snb-history select option').length === n "
+        "&& document.querySelector('.snb-status').textContent.includes('Done')",
+        arg=n_done, timeout=60_000,
+    )
+
+
+@pytest.mark.timeout(420)
+def test_panel_in_jupyterlab_compare_and_sweep(tmp_path, fake_gemini):
+    _need_browser_stack("jupyterlab", "jupyterlab_widgets")
+    ARTIFACTS.mkdir(exist_ok=True)
+    fake_gemini.default = by_model
+    # a copy: JupyterLab saves what it opens (outputs, a new empty cell), and the repository's
+    # notebook must stay as it is; the kernel still runs in a notebooks/ folder
+    root = tmp_path / "lab-root"
+    (root / "notebooks").mkdir(parents=True)
+    shutil.copy(NOTEBOOK, root / "notebooks" / NOTEBOOK.name)
+    with LabServer(root / "notebooks" / NOTEBOOK.name, tmp_path, root=root, env=_env(fake_gemini, tmp_path)) as lab, __import__(
+        "playwright.sync_api", fromlist=["sync_playwright"]
+    ).sync_playwright() as pw:
+        ctx, net = launch_chromium(pw, tmp_path / "chromium-profile", viewport=(1440, 900))
+        page = ctx.new_page()
+        try:
+            page.goto(lab.notebook_url, wait_until="domcontentloaded")
+            page.wait_for_selector(".jp-Notebook .jp-CodeCell", timeout=180_000)
+            # the side bar (file browser) is open, as a new user has it
+            if not page.locator("#jp-left-stack").is_visible():
+                page.click("[data-id='filebrowser']")
+            assert page.locator("#jp-left-stack").bounding_box()["width"] > 150
+            page.wait_for_function(  # the kernel is up before the cell is run
+                "() => /\\| Idle/.test(document.querySelector('.jp-StatusBar-Widget, #jp-main-statusbar')?.textContent || '')",
+                timeout=180_000,
+            )
+            page.locator(".jp-CodeCell .jp-InputArea-editor").first.click()
+            page.keyboard.press("Shift+Enter")
+            page.wait_for_selector(".snb-run", timeout=180_000)
+            page.wait_for_selector(".snb-overlay-view .snb-preview img", timeout=60_000)
+            page.mouse.move(2, 450)
+            page.evaluate("() => document.querySelectorAll('.jp-WindowedPanel-outer, .jp-Notebook')"
+                          ".forEach(el => el.scrollTop = 0)")
+            page.wait_for_timeout(300)
+            run_box = _in_first_screen(page, ".snb-run")
+            print(f"\nJupyterLab 1440x900, side bar open: Run at y={run_box['y']:.0f}..{run_box['y'] + run_box['height']:.0f}")
+            assert cut_labels(page) == []
+            page.screenshot(path=str(ARTIFACTS / "panel_lab_1440.png"))
+
+            # two runs with two models, then compare them
+            model = page.locator(".snb-model input")
+            for n, name in enumerate((MODELS[0], MODELS[2]), 1):
+                model.fill(name)
+                model.press("Enter")
+                page.wait_for_timeout(200)
+                _run_and_wait(page, n)
+            assert [r.model for r in fake_gemini.generate_requests()] == [MODELS[0], MODELS[2]]
+            page.select_option(".snb-compare select", index=[0, 1])
+            page.wait_for_function(
+                "() => document.querySelectorAll('.snb-compare-view-box .snb-card').length === 2", timeout=30_000
+            )
+            cards = page.locator(".snb-compare-view-box .snb-card")
+            boxes = [cards.nth(i).locator(".snb-pic").bounding_box() for i in range(2)]
+            assert abs(boxes[0]["y"] - boxes[1]["y"]) <= 1  # captions of equal height: pictures aligned
+            assert boxes[0]["width"] >= 300 and abs(boxes[0]["x"] - boxes[1]["x"]) >= boxes[0]["width"]  # side by side
+            assert page.locator(".snb-compare-view-box .snb-diff-only_b").count() == 1  # the saucer is new
+            assert page.locator(".snb-compare-view-box .snb-diff-moved").count() == 1  # the cup moved
+            _screenshot_lab(page, "panel_lab_compare.png")
+
+            # a sweep of three models in one click
+            page.click(".snb-lab .lm-TabBar-tab:has-text('Sweep')")
+            page.select_option(".snb-sweep-models select", index=[0, 1, 2])
+            page.wait_for_timeout(200)
+            page.click(".snb-sweep")
+            page.wait_for_function(
+                "() => document.querySelectorAll('.snb-sweep-view-box .snb-card').length === 3", timeout=90_000
+            )
+            sweep = page.inner_text(".snb-sweep-view-box")
+            assert sweep.count("agreement") >= 3 and "tokens" in sweep
+            assert page.locator(".snb-sweep-view-box .snb-card svg .snb-item").count() == 2 + 1 + 3
+            assert len(fake_gemini.generate_requests()) == 2 + 1  # two of the three were cached
+            _screenshot_lab(page, "panel_lab_sweep.png")
+            assert "Traceback" not in page.inner_text(".jp-Notebook")
+        except Exception:
+            page.screenshot(path=str(ARTIFACTS / "panel_lab_failure.png"))
+            print("JupyterLab log tail:\n" + "\n".join(list(lab.log)[-40:]))
+            raise
+        finally:
+            ctx.close()
+    _check_network(net)

@@ -1,8 +1,9 @@
-"""``spatial-nb cache info|clear``: look at or empty the answer cache.
+"""``spatial-nb cache info|clear|export|import``: look at, empty or share the answer cache.
 
 The cache directory is ``$SPATIAL_NB_CACHE_DIR`` or the user cache directory; ``--dir``
 points at another one. ``info`` never creates anything; ``clear`` removes every stored
-answer (the next request for each is sent to Gemini again).
+answer (the next request for each is sent to Gemini again); ``export`` / ``import`` write and
+read a workshop pack (a zip of answers, see :mod:`spatial_nb.packs`) for offline replay.
 """
 
 from __future__ import annotations
@@ -32,9 +33,14 @@ def register(subparsers) -> None:
     )
     parser = subparsers.add_parser(
         "cache",
-        help="show or clear the cache of Gemini answers",
-        description="Show or clear the on-disk cache of Gemini answers.",
-        epilog="examples:\n  spatial-nb cache info\n  spatial-nb cache clear --dir /tmp/snb-cache",
+        help="show, clear, export or import the cache of Gemini answers",
+        description="Show, clear, export or import the on-disk cache of Gemini answers.",
+        epilog=(
+            "examples:\n  spatial-nb cache info\n  spatial-nb cache clear --dir /tmp/snb-cache\n"
+            "  spatial-nb cache export tour.zip --since 2026-12-01   # the instructor, after the tour\n"
+            "  spatial-nb cache import tour.zip                      # each student, then:\n"
+            "  SPATIAL_NB_OFFLINE=1 jupyter lab                       # replay without a key"
+        ),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.set_defaults(func=lambda args: _print_help(parser))
@@ -46,6 +52,25 @@ def register(subparsers) -> None:
     info.set_defaults(func=_info)
     clear = actions.add_parser("clear", parents=[common], help="remove every cached answer")
     clear.set_defaults(func=_clear)
+    export = actions.add_parser(
+        "export", parents=[common], help="write cached answers to a workshop pack (zip)",
+        description="Write the cached answers (and the model settings learnt) to a zip that "
+        "`spatial-nb cache import` reads, for replay with SPATIAL_NB_OFFLINE=1 and no key.",
+    )
+    export.add_argument("pack", metavar="PACK.zip", help="the zip file to write")
+    export.add_argument(
+        "--since", metavar="WHEN",
+        help="only answers stored since WHEN: a date (2026-12-01), a date and time "
+        "(2026-12-01T09:30) or a duration back from now (90m, 12h, 3d)",
+    )
+    export.set_defaults(func=_export)
+    imp = actions.add_parser(
+        "import", parents=[common], help="add a workshop pack's answers to the cache",
+        description="Check a pack made by `spatial-nb cache export` and add its answers to the "
+        "cache; answers already cached are kept, a damaged pack is refused before anything is written.",
+    )
+    imp.add_argument("pack", metavar="PACK.zip", help="the zip file to read")
+    imp.set_defaults(func=_import)
 
 
 def _print_help(parser: argparse.ArgumentParser) -> int:
@@ -104,4 +129,34 @@ def _clear(args) -> int:
         removed = cache.clear()
     (cache.directory / "model_settings.json").unlink(missing_ok=True)  # settings learned from 400s (issue 10)
     print(f"removed {removed} {'entry' if removed == 1 else 'entries'} from {cache.directory}")
+    return 0
+
+
+def _plural(n: int, one: str, many: str) -> str:
+    return f"{n} {one if n == 1 else many}"
+
+
+def _export(args) -> int:
+    from ..packs import export_pack
+
+    cache = _open(args)
+    info = export_pack(args.pack, since=args.since, cache=cache)
+    extra = " and the model settings" if info.model_settings else ""
+    print(f"wrote {_plural(info.entries, 'answer', 'answers')}{extra} to {info.path} ({info.bytes / _MIB:.2f} MiB)")
+    return 0
+
+
+def _import(args) -> int:
+    from ..packs import import_pack
+
+    cache = _open(args)
+    report = import_pack(args.pack, cache=cache)
+    line = f"imported {_plural(report.added, 'answer', 'answers')} into {cache.directory}"
+    if report.already_there:
+        line += f" ({report.already_there} already there, kept)"
+    if report.model_settings in ("added", "merged"):
+        line += f"; model settings {report.model_settings}"
+    print(line)
+    for note in report.notes:
+        print(f"note: {note}")
     return 0

@@ -78,7 +78,12 @@ def run(args: argparse.Namespace) -> int:
     from ..images import load_image
 
     from ..errors import SpatialNBError
+    from ..paths import find_image
 
+    found = find_image(args.image)  # also tries ../ from notebooks/ and the bundled samples
+    if found.note:
+        print(f"spatial-nb: {found.note}", file=sys.stderr)
+    args.image = str(found.path)
     for target in (args.out, args.json, args.html):
         if target is not None and not target.parent.exists():
             raise SpatialNBError(f"output folder does not exist: {str(target.parent)!r}")

@@ -1,8 +1,10 @@
 """The interactive panel: ``snb.Panel()`` — pick an image, a detect type and a prompt, click Run.
 
 Split so the logic is testable without a browser: ``state`` (settings and run history, no
-widgets), ``runner`` (one background call at a time), ``messages`` (errors -> escaped HTML)
-and ``view`` (the ipywidgets layout). ipywidgets is imported only when this package is.
+widgets), ``runner`` (one background call at a time), ``messages`` (errors -> escaped HTML),
+``layout`` (the widgets and their arrangement), ``history`` (restore and compare), ``compare``
+(the side-by-side HTML), ``lab`` (the sweep), ``details`` and ``downloads`` (the tabs) and
+``view`` (the Panel that wires them). ipywidgets is imported only when this package is.
 """
 
 from __future__ import annotations

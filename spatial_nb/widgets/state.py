@@ -2,8 +2,9 @@
 
 ``PanelState`` is a ``traitlets.HasTraits`` object (no ipywidgets, no comms), so tests and
 scripts can read and set it directly and the view only observes it. It knows how to turn the
-settings into the exact prompt and keyword arguments for ``Client.detect``. List traits are
-always reassigned (never mutated in place) so observers fire.
+settings into the exact prompt and keyword arguments for ``Client.detect``, and can snapshot
+and restore every trait tagged ``setting=True`` (so a new setting added later is restored with a
+run for free). List traits are always reassigned (never mutated in place) so observers fire.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from typing import Any
 
 import traitlets
 
-__all__ = ["ImageChoice", "RunRecord", "PanelState", "KIND_LABELS", "MAX_SIZES"]
+__all__ = ["ImageChoice", "RunRecord", "PanelState", "KIND_LABELS", "KIND_SHORT", "MAX_SIZES"]
 
 #: Detect types in the order the panel shows them: kind -> button label.
 KIND_LABELS = {
@@ -23,6 +24,9 @@ KIND_LABELS = {
     "points": "Points",
     "boxes3d": "3D bounding boxes",
 }
+
+#: Short names for captions and titles.
+KIND_SHORT = {"boxes": "boxes", "masks": "masks", "points": "points", "boxes3d": "3D boxes"}
 
 #: Max-size choices: label -> value passed to ``Client.detect(max_size=...)``.
 MAX_SIZES = {"640 px": 640, "1024 px": 1024, "original": None}
@@ -59,6 +63,10 @@ class RunRecord:
         started_at: ``time.time()`` at the click.
         picture: The display-size upright PIL image the overlay is drawn on.
         image_size: ``(width, height)`` of the upright original picture (the full-size overlay PNG's size).
+        controls: :meth:`PanelState.snapshot` at the click, restored when the run is shown again.
+        status: The status line shown when the run finished (HTML, escaped).
+        message: The message shown with it (e.g. "Nothing found"), or None.
+        group: ``"sweep 2"`` for runs made by a sweep, else None.
     """
 
     number: int
@@ -70,22 +78,37 @@ class RunRecord:
     started_at: float = field(default_factory=time.time)
     picture: Any = field(default=None, repr=False)  # display-size PIL image the overlay is drawn on
     image_size: tuple[int, int] | None = None  # the upright original's (width, height)
+    controls: dict[str, Any] = field(default_factory=dict)
+    status: str = ""
+    message: Any = None
+    group: str | None = None
 
     @property
     def ok(self) -> bool:
         return self.error is None and self.result is not None
 
-    def title(self) -> str:
-        """Short plain-text title (escape it before putting it into HTML)."""
-        kind = KIND_LABELS.get(self.settings.get("kind", ""), self.settings.get("kind", ""))
+    def title(self, prompt_chars: int = 40) -> str:
+        """Short plain-text title (escape it before putting it into HTML).
+
+        Example: ``#2 Coffee · points · gemini-2.5-flash 0.5 · Point to the spoon (1 item, cached)``.
+        """
+        from .messages import plural
+
+        kind = KIND_SHORT.get(self.settings.get("kind", ""), self.settings.get("kind", ""))
         prompt = " ".join(str(self.settings.get("prompt", "")).split())
-        if len(prompt) > 40:
-            prompt = prompt[:39] + "…"
+        if len(prompt) > prompt_chars:
+            prompt = prompt[: prompt_chars - 1] + "…"
         if self.ok:
-            what = f"{len(self.result)} items" + (", cached" if getattr(self.result, "cached", False) else "")
+            what = plural(len(self.result), "item") + (", cached" if getattr(self.result, "cached", False) else "")
         else:
             what = "failed"
-        return f"#{self.number} {self.image.name} · {kind} · {prompt} ({what})"
+        return f"#{self.number} {self.image.name} · {kind} · {self.model_text()} · {prompt} ({what})"
+
+    def model_text(self) -> str:
+        """``"gemini-2.5-flash 0.5"``: the model that answered and the temperature asked for."""
+        model = getattr(self.result, "model", None) or self.settings.get("model") or "default model"
+        temperature = self.settings.get("temperature")
+        return f"{model} {temperature:g}" if isinstance(temperature, (int, float)) else str(model)
 
 
 def _default_model() -> str:
@@ -108,18 +131,18 @@ class PanelState(traitlets.HasTraits):
     """
 
     image = traitlets.Any(None, allow_none=True, help="ImageChoice or None")
-    kind = traitlets.Enum(list(KIND_LABELS), default_value="boxes")
+    kind = traitlets.Enum(list(KIND_LABELS), default_value="boxes").tag(setting=True)
     #: "template": AI-Studio-style prompt built from target + label_with; "free": free_prompt as typed.
-    prompt_mode = traitlets.Enum(["template", "free"], default_value="template")
-    target = traitlets.Unicode("items")
-    label_with = traitlets.Unicode("")
-    free_prompt = traitlets.Unicode("")
-    temperature = traitlets.Float(0.5, min=0.0, max=2.0)
-    model = traitlets.Unicode("")
-    max_size = traitlets.Int(640, allow_none=True)
-    fov_degrees = traitlets.Float(60.0, min=1.0, max=179.0)
-    structured = traitlets.Bool(False)
-    system_instruction = traitlets.Unicode(None, allow_none=True, help="None: the default for the kind")
+    prompt_mode = traitlets.Enum(["template", "free"], default_value="template").tag(setting=True)
+    target = traitlets.Unicode("items").tag(setting=True)
+    label_with = traitlets.Unicode("").tag(setting=True)
+    free_prompt = traitlets.Unicode("").tag(setting=True)
+    temperature = traitlets.Float(0.5, min=0.0, max=2.0).tag(setting=True)
+    model = traitlets.Unicode("").tag(setting=True)
+    max_size = traitlets.Int(640, allow_none=True).tag(setting=True)
+    fov_degrees = traitlets.Float(60.0, min=1.0, max=179.0).tag(setting=True)
+    structured = traitlets.Bool(False).tag(setting=True)
+    system_instruction = traitlets.Unicode(None, allow_none=True, help="None: the default for the kind").tag(setting=True)
     history = traitlets.List(help="RunRecord objects; reassigned, never mutated")
     selected = traitlets.Int(-1, help="index into history of the run shown; -1: none")
     running = traitlets.Bool(False)
@@ -206,11 +229,23 @@ class PanelState(traitlets.HasTraits):
         text = f"{name} is not known to support {what.lower()}"
         return text + (f"; {better} can do them." if better else ".")
 
+    # -- snapshots ----------------------------------------------------------------------------
+    def snapshot(self) -> dict[str, Any]:
+        """Every setting (traits tagged ``setting=True``) as a plain dict."""
+        return {name: getattr(self, name) for name in self.trait_names(setting=True)}
+
+    def restore(self, snapshot: dict[str, Any]) -> None:
+        """Set the settings of a :meth:`snapshot` (unknown names are ignored), kind first."""
+        names = [n for n in self.trait_names(setting=True) if n in snapshot]
+        for name in sorted(names, key=lambda n: n != "kind"):
+            setattr(self, name, snapshot[name])
+
     # -- history ------------------------------------------------------------------------------
-    def add_run(self, record: RunRecord) -> None:
-        """Append a run (reassigning the list) and select it."""
+    def add_run(self, record: RunRecord, select: bool = True) -> None:
+        """Append a run (reassigning the list) and, unless ``select`` is False, select it."""
         self.history = [*self.history, record]
-        self.selected = len(self.history) - 1
+        if select:
+            self.selected = len(self.history) - 1
 
     def next_number(self) -> int:
         return len(self.history) + 1
