@@ -137,13 +137,16 @@ def _paint_rows(out: Image.Image, jobs: Sequence[MaskJob], alphas: Sequence, row
         out.paste(Image.new("RGB", alpha.size, job.color), (x0, top, x1, bottom), alpha)
 
 
-def _run_overlay(out: Image.Image, ops: Sequence[tuple]) -> None:
-    """Run overlay ops in order: ``fill`` a box with a colour, paste a ``tile``, or draw with a ``pen``."""
+def run_overlay(out: Image.Image, ops: Sequence[tuple]) -> None:
+    """Run overlay ops in order: ``fill`` a box with a colour, paste a ``tile``, ``paste`` a colour or
+    an image through a mask, or draw with a ``pen``."""
     pen = None
     for op in ops:
         if op[0] == "pen":
             pen = pen or ImageDraw.Draw(out)
             op[1](pen)
+        elif op[0] == "paste":  # a colour or an image through an "L"/"RGBA" mask
+            out.paste(op[1], op[2], op[3])
         else:  # a colour into a box, or an image at its top-left corner
             out.paste(op[1], op[2])
 
@@ -202,8 +205,8 @@ class MaskPainter:
     def paint(self, out: Image.Image, overlay: Sequence[tuple] = ()) -> None:
         """Paint the masks (in order) onto the RGB image ``out`` in place, then ``overlay``.
 
-        ``overlay`` ops are ``("fill", color, xyxy)``, ``("tile", image, (x, y))`` and
-        ``("pen", fn(ImageDraw))``, run in order on the caller's thread (painting them inside
+        ``overlay`` ops are ``("fill", color, xyxy)``, ``("tile", image, (x, y))``,
+        ``("paste", color_or_image, box, mask)`` and ``("pen", fn(ImageDraw))``, run in order on the caller's thread (painting them inside
         the stripes measured no faster: they are mostly Python, serialised by the GIL).
         """
         height = out.size[1]
@@ -218,7 +221,7 @@ class MaskPainter:
                 _paint_rows(out, self.jobs, self._alphas, 0, split)
             finally:
                 lower.result()
-        _run_overlay(out, overlay)
+        run_overlay(out, overlay)
 
 
 def paint_masks(

@@ -40,11 +40,11 @@ def test_plot_draws_every_item_and_cjk_labels_have_glyphs():
         ax.figure.canvas.draw()
     missing = [str(w.message) for w in caught if "missing" in str(w.message).lower()]
     assert missing == []
-    assert len(ax.patches) == 2  # the two plain boxes
+    assert [p.get_gid() for p in ax.patches].count("snb-box") == 2  # the two plain boxes
     assert len(ax.images) == 2  # the photo + one box-local mask
-    texts = [t.get_text() for t in ax.texts]
-    assert {"猫 cat", "ねこ", "고양이", "dot", "cube"} <= set(texts)
-    assert any("sock" in t for t in texts)
+    # labels are vector glyph outlines (so they scale with the Axes like their chips), one patch per line
+    texts = {p.get_label() for p in ax.patches if (p.get_gid() or "").endswith("-text")}
+    assert {"猫 cat", "ねこ", "고양이", "dot", "cube", "sock"} <= texts
     plt.close(ax.figure)
 
 
@@ -81,8 +81,11 @@ def test_labels_near_the_edges_stay_inside_the_image(width, height):
     fig = ax.figure
     fig.canvas.draw()
     frame = ax.get_window_extent()
-    for text in ax.texts:
-        box = text.get_bbox_patch().get_window_extent()
-        assert frame.x0 - 1 <= box.x0 and box.x1 <= frame.x1 + 1, text.get_text()
-        assert frame.y0 - 1 <= box.y0 and box.y1 <= frame.y1 + 1, text.get_text()
+    chips = [p for p in ax.patches if p.get_gid() == "snb-chip"]
+    texts = [p for p in ax.patches if p.get_gid() == "snb-label-text"]
+    assert len(chips) == len(res) and len(texts) >= len(res)
+    for patch in chips + texts:
+        box = patch.get_window_extent()
+        assert frame.x0 - 1 <= box.x0 and box.x1 <= frame.x1 + 1, patch.get_label()
+        assert frame.y0 - 1 <= box.y0 and box.y1 <= frame.y1 + 1, patch.get_label()
     plt.close(fig)
