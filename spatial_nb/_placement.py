@@ -5,8 +5,9 @@ inside corners, beside; for points: around the dot) for each of its line-wrappin
 A candidate's penalty (how much of other objects it hides, how many of their outlines it
 crosses, how much of its own object it hides, how far it drifts) is read from summed-area
 tables on a coarse grid, so scoring is O(1) per candidate and vectorised. The greedy pass then
-takes each chip's cheapest candidate that is free in a full-resolution occupancy bitmap (exact,
-no two chips overlap), with one step of repair that moves a single blocking chip aside.
+takes each chip's cheapest candidate that is free in a full-resolution occupancy bitmap (exact:
+no two chips overlap, and no chip hides a point's dot), with one step of repair that moves a
+single blocking chip aside.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ import numpy as np
 __all__ = ["Obstacles", "Request", "Solver"]
 
 #: Penalty weights (dimensionless; a whole hidden object costs about 1).
-W_RANK, W_OTHERS, W_EDGES, W_SELF, W_DETACH, W_EXTRA_LINE = 0.02, 1.0, 0.6, 0.25, 0.3, 0.05
+W_RANK, W_OTHERS, W_EDGES, W_SELF, W_DETACH, W_EXTRA_LINE, W_WIDE = 0.02, 1.0, 0.6, 0.25, 0.3, 0.04, 0.6
 #: Object weights by kind: hiding a point's dot is worse than hiding part of a box.
 KIND_WEIGHT = {"box": 1.0, "mask": 1.0, "point": 3.0, "box3d": 0.7}
 EDGE_WEIGHT = {"box": 1.0, "mask": 0.5, "point": 0.0, "box3d": 0.0}
@@ -110,6 +111,7 @@ class Solver:
         self.grid_w = -(-self.width // self.cell)
         self.grid_h = -(-self.height // self.cell)
         self.occupied = np.zeros((self.height, self.width), dtype=bool)
+        self.reset()
         self._build_maps()
 
     # -- static penalties ------------------------------------------------------------------
@@ -228,6 +230,14 @@ class Solver:
         )
 
     # -- placement -------------------------------------------------------------------------
+    def reset(self) -> None:
+        """Forget every placed chip; point dots stay blocked (no chip may hide a dot)."""
+        self.occupied[:] = False
+        for rect, kind in zip(self.rects, self.kinds, strict=True):
+            if kind == "point" and not np.isnan(rect).any():
+                x0, y0, x1, y1 = rect
+                self.block((int(np.floor(x0)), int(np.floor(y0)), int(np.ceil(x1)), int(np.ceil(y1))))
+
     def block(self, box: tuple[int, int, int, int]) -> None:
         """Mark ``box`` as taken (e.g. the legend panel) without a request."""
         x0, y0, x1, y1 = (int(v) for v in box)

@@ -121,7 +121,10 @@ class _Text:
 
 
 def _card(pos: int, text: str, geo: ItemGeometry, anchor_box, color, st, width: int, height: int, writer: _Text) -> str:
-    """A hidden card with the item's full label, shown by the stylesheet while the item is hovered."""
+    """A hidden card with the item's full label, shown by the stylesheet while the item is hovered.
+
+    It opens over the item's chip, tag or legend entry (``anchor_box``), else under the object.
+    """
     size = st.font_size
     pad, _ = chip_padding(size)
     lines = wrap_text(text, size, min(0.6 * width, 32 * size) - 2 * pad, st.font, st.lang) or ("(no label)",)
@@ -130,9 +133,13 @@ def _card(pos: int, text: str, geo: ItemGeometry, anchor_box, color, st, width: 
     line_h = ascent + max(lay.descent for lay in lays)
     w = max(lay.width for lay in lays) + 2 * pad
     h = line_h * len(lines) + 2 * pad
-    rect = geo.rect or anchor_box or (0, 0, width, height)
-    x = min(max(rect[0], 0), max(0, width - w))
-    y = rect[3] + pad if rect[3] + pad + h <= height else rect[1] - pad - h
+    if anchor_box is not None:
+        x, y = anchor_box[0], anchor_box[1]
+    else:
+        rect = geo.rect or (0, 0, width, height)
+        x = rect[0]
+        y = rect[3] + pad if rect[3] + pad + h <= height else rect[1] - pad - h
+    x = min(max(x, 0), max(0, width - w))
     y = min(max(y, 0), max(0, height - h))
     lw = max(1, st.line_width)
     return (
@@ -257,11 +264,13 @@ def to_html(image: Any, result: Any, *, max_side: int = DISPLAY_MAX_SIDE, **styl
             f'<g class="snb-item snb-{kind} snb-hov snb-k{pos}" data-index="{pos}" data-label="{_e(items[pos].label)}">'
             f"<title>{_e(items[pos].label)}</title>{_shape(pos, items[pos], geo, colors[pos], st)}</g>"
         )
-    labels, legend, entry_box, wrapped = [], [], {}, set()
+    labels, legend, anchor, wrapped = [], [], {}, set()
     for p in layout.placements:
         if p.kind == "legend":
-            entry_box.update({i: p.box for i in p.indices})
+            for i in p.indices:
+                anchor.setdefault(i, p.box)
             continue
+        anchor[p.index] = p.box  # a chip or tag: the card opens over it
         labels.append(
             f'<g class="snb-label snb-hov snb-k{p.index}" data-index="{p.index}"><title>{_e(items[p.index].label)}</title>'
             f"{_placement(p, st, writer)}</g>"
@@ -293,7 +302,7 @@ def to_html(image: Any, result: Any, *, max_side: int = DISPLAY_MAX_SIDE, **styl
                 f"<title>{_e(items[pos].label)}</title></g>"
             )
     cards = [
-        _card(pos, texts[pos], geometry[pos], entry_box.get(pos), colors[pos], st, canvas_w, canvas_h, writer)
+        _card(pos, texts[pos], geometry[pos], anchor.get(pos), colors[pos], st, canvas_w, canvas_h, writer)
         for pos in range(len(items))
     ]
     lw = st.line_width

@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from ._placement import W_EXTRA_LINE, Obstacles, Request, Solver
+from ._placement import W_EXTRA_LINE, W_WIDE, Obstacles, Request, Solver
 from .geometry import box_to_pixels, point_to_pixels
 from .legend import LegendGroup, legend_layout, legend_spot
 from .projection import NEAR_PLANE, box3d_segments, project_points
@@ -153,7 +153,7 @@ def _chip(lines: Sequence[str], size: int, st: Any) -> tuple[int, int, int, int]
 
 
 def _variants(text: str, rect, st: Any, width: int, height: int) -> list[tuple[tuple[str, ...], float]]:
-    """Line-wrapping choices of a chip: ``(lines, penalty)``; wider than half the picture costs a little."""
+    """Line-wrapping choices of a chip: ``(lines, penalty)``; extra lines and chips wider than 40% of the picture cost a little."""
     fs = st.font_size
     pad_x, _ = chip_padding(fs)
     max_text = width - 2 * pad_x
@@ -175,7 +175,7 @@ def _variants(text: str, rect, st: Any, width: int, height: int) -> list[tuple[t
     for lines in choices[:4]:
         w, h, _, _ = _chip(lines, fs, st)
         if w <= width and h <= height:
-            out.append((lines, W_EXTRA_LINE * (len(lines) - 1) + 0.15 * max(0.0, w / width - 0.5)))
+            out.append((lines, W_EXTRA_LINE * (len(lines) - 1) + W_WIDE * max(0.0, w / width - 0.4)))
     return out
 
 
@@ -230,7 +230,7 @@ class _Planner:
         return reqs, lines_of
 
     def _place_round(self, reqs, cand, exclude: set[int], legend_box) -> dict[int, tuple]:
-        self.solver.occupied[:] = False
+        self.solver.reset()
         if legend_box is not None:
             self.solver.block(legend_box)
         order = [r for r in self._order(reqs) if reqs[r].item not in exclude]
@@ -307,7 +307,7 @@ class _Planner:
             _, _, ascent, line_h = _chip(lines, fs, st)
             placements[i] = [Placement(i, box, tuple(lines), "label", self.colors[i], None, (), fs, ascent, line_h, pad_x, pad_y // 2)]
         # the solver's occupancy now holds chips (and the legend): tags go in what is left
-        self.solver.occupied[:] = False
+        self.solver.reset()
         for _, box in chosen.values():
             self.solver.block(box)
         if legend is not None and not legend.outside:

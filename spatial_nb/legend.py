@@ -23,7 +23,7 @@ NOT_IN_FRAME = "not in frame:"
 PANEL_RGB, PANEL_ALPHA = (24, 24, 24), 0.78
 #: Colours of legend text and notes on the panel.
 TEXT_RGB, NOTE_RGB = (255, 255, 255), (200, 200, 200)
-_SCALES = (1.0, 0.85, 0.7, 0.6)
+_SCALES = (1.0, 0.85, 0.7, 0.6, 0.5)
 _MAX_AREA = 0.5
 
 
@@ -121,7 +121,7 @@ def legend_layout(groups, off_groups, st, width: int, height: int, mode: str) ->
                 continue
             tried.add(size)
             pad = max(2, round(size * 0.25))
-            for cols in range(1, 5):
+            for cols in range(1, 7):
                 swatch = _rows(groups, off_groups, size, 10**6, st)[1]
                 text_width = min(28 * size, (0.9 * width - 2 * pad - (cols - 1) * 2 * pad) / cols - swatch - pad)
                 if text_width < 6 * size:
