@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import difflib
 import warnings
+from collections import OrderedDict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, fields
 from functools import lru_cache
@@ -30,7 +31,7 @@ from ._maskpaint import MaskJob, MaskPainter, run_overlay
 from .projection import DEFAULT_FOV_DEG
 from .text import layout_text, text_alpha
 
-__all__ = ["Style", "resolve_style", "draw", "check_aspect", "picture_size"]
+__all__ = ["Style", "resolve_style", "draw", "check_aspect", "picture_size", "clear_label_caches"]
 
 _ASPECT_TOLERANCE = 0.02
 
@@ -163,11 +164,19 @@ def picture_size(image: Any) -> tuple[int, int]:
 
 
 def _rect_ops(xyxy: tuple[int, int, int, int], color: tuple[int, int, int], line_width: int) -> list[tuple]:
-    """Overlay ops of a box outline ``line_width`` pixels wide, drawn inside the half-open box."""
+    """Overlay op of a box outline ``line_width`` pixels wide, drawn inside the half-open box."""
     x0, y0, x1, y1 = xyxy
     w = min(line_width, max(1, (min(x1 - x0, y1 - y0) + 1) // 2))
-    bands = [(x0, y0, x1, y0 + w), (x0, max(y0 + w, y1 - w), x1, y1), (x0, y0 + w, x0 + w, y1 - w), (x1 - w, y0 + w, x1, y1 - w)]
-    return [("fill", color, band) for band in bands if band[2] > band[0] and band[3] > band[1]]
+    if min(x1 - x0, y1 - y0) <= 2 * w:  # no hole left inside: the outline is the whole box
+        return [("fill", color, xyxy)]
+    return [("pen", _pen_rect((x0, y0, x1 - 1, y1 - 1), color, w))]
+
+
+def _pen_rect(xyxy, color, width: int):
+    def paint(pen):
+        pen.rectangle(xyxy, outline=color, width=width)  # the outline grows inwards from the edges
+
+    return paint
 
 
 def _pen_lines(lines, color):
@@ -226,9 +235,36 @@ def _label_ops(layout: LabelLayout, st: Style) -> tuple[list[tuple], list[tuple]
                 ops.extend(_text_ops((p.tag,), p.font_size, p.ascent, p.line_height, x0 + (sw - tag_w) // 2, y0, text_color_for(p.color), st))
             ops.extend(_text_ops(p.lines, p.font_size, p.ascent, p.line_height, x0 + p.text_x, y0, TEXT_RGB, st))
         else:
+            key = (p.lines, tuple(p.color), p.font_size, p.ascent, p.line_height, p.text_x, p.text_y, x1 - x0, y1 - y0, st.font, st.lang)
+            tile = _TILES.get(key)
+            if tile is None and key in _SEEN:  # drawn before: keep it as a tile, a redraw pastes it without blending
+                tile = _TILES[key] = _chip_tile(*key)
+                while len(_TILES) > _TILES_KEPT:
+                    _TILES.popitem(last=False)
+            if tile is not None:
+                _TILES.move_to_end(key)
+                ops.append(("tile", tile, (x0, y0)))
+                continue
+            _SEEN.add(key)  # first time: straight onto the picture (a tile would cost one more copy)
+            if len(_SEEN) > 4 * _TILES_KEPT:
+                _SEEN.clear()
             ops.append(("fill", p.color, p.box))
             ops.extend(_text_ops(p.lines, p.font_size, p.ascent, p.line_height, x0 + p.text_x, y0 + p.text_y, text_color_for(p.color), st))
     return inside, outside
+
+
+#: Chips drawn more than once, as ready RGB tiles (and the keys of chips drawn once).
+_TILES: OrderedDict[tuple, Image.Image] = OrderedDict()
+_SEEN: set[tuple] = set()
+_TILES_KEPT = 1024
+
+
+def _chip_tile(lines, color, size: int, ascent: int, line_h: int, text_x: int, text_y: int, width: int, height: int, font, lang):
+    """A chip as one RGB tile: fill, text in black or white, emoji."""
+    tile = Image.new("RGB", (width, height), color)
+    for op in _text_ops(lines, size, ascent, line_h, text_x, text_y, text_color_for(color), None, font, lang):
+        tile.paste(op[1], op[2], op[3])
+    return tile
 
 
 @lru_cache(maxsize=1024)
@@ -251,8 +287,29 @@ def _lines_alpha(lines: tuple[str, ...], size: int, ascent: int, line_h: int, fo
     return Image.fromarray(canvas, "L"), tuple(emoji)
 
 
-def _text_ops(lines, size: int, ascent: int, line_h: int, x: int, y: int, color, st: Style) -> list[tuple]:
-    mask, emoji = _lines_alpha(tuple(lines), size, ascent, line_h, st.font, st.lang)
+def clear_label_caches() -> None:
+    """Forget every measured, wrapped and rendered label and glyph, every layout and prepared mask.
+
+    Benchmarks call it to time a first draw (a new answer: nothing cached but the fonts' tables).
+    """
+    from .text import clear_caches
+
+    from ._maskpaint import clear_cache
+    from .labels import _LAYOUTS, _chip_cached
+
+    clear_cache()
+    clear_caches()
+    _lines_alpha.cache_clear()
+    _TILES.clear()
+    _SEEN.clear()
+    _chip_cached.cache_clear()
+    _LAYOUTS.clear()
+
+
+def _text_ops(lines, size: int, ascent: int, line_h: int, x: int, y: int, color, st: Style | None, font=None, lang=None) -> list[tuple]:
+    if st is not None:
+        font, lang = st.font, st.lang
+    mask, emoji = _lines_alpha(tuple(lines), size, ascent, line_h, font, lang)
     ops: list[tuple] = [("paste", tuple(color), (x, y, x + mask.width, y + mask.height), mask)]
     ops.extend(("paste", tile, (x + ex, y + ey), tile) for tile, ex, ey in emoji)
     return ops

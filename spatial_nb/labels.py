@@ -12,8 +12,10 @@ items are not listed). :func:`label_boxes` is the public view of the same layout
 from __future__ import annotations
 
 import warnings
+from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
 import numpy as np
@@ -26,7 +28,6 @@ from .text import layout_text, normalize_label, wrap_text
 
 __all__ = ["Placement", "LabelLayout", "ItemGeometry", "item_geometry", "layout_labels", "label_boxes", "chip_padding"]
 
-_MAX_ROUNDS = 6
 
 
 @dataclass(frozen=True)
@@ -145,7 +146,12 @@ def item_geometry(items: Sequence[Any], st: Any, width: int, height: int) -> lis
 
 def _chip(lines: Sequence[str], size: int, st: Any) -> tuple[int, int, int, int]:
     """``(width, height, ascent, line_height)`` of a chip showing ``lines``."""
-    lays = [layout_text(line, size, st.font, st.lang) for line in lines]
+    return _chip_cached(tuple(lines), size, st.font, st.lang)
+
+
+@lru_cache(maxsize=4096)
+def _chip_cached(lines: tuple[str, ...], size: int, font, lang) -> tuple[int, int, int, int]:
+    lays = [layout_text(line, size, font, lang) for line in lines]
     ascent = max(lay.ascent for lay in lays)
     line_h = ascent + max(lay.descent for lay in lays)
     pad_x, pad_y = chip_padding(size)
@@ -229,13 +235,10 @@ class _Planner:
             lines_of[i] = [lines for lines, _ in variants]
         return reqs, lines_of
 
-    def _place_round(self, reqs, cand, exclude: set[int], legend_box) -> dict[int, tuple]:
-        self.solver.reset()
-        if legend_box is not None:
-            self.solver.block(legend_box)
-        order = [r for r in self._order(reqs) if reqs[r].item not in exclude]
-        chosen = self.solver.place(reqs, cand, order)
-        return {reqs[r].item: value for r, value in chosen.items()}
+    def _place(self, reqs, cand, items: set[int]) -> dict[int, tuple]:
+        """Greedy placement of the chips of ``items`` (on the solver's current occupancy)."""
+        order = [r for r in self._order(reqs) if reqs[r].item in items]
+        return {reqs[r].item: value for r, value in self.solver.place(reqs, cand, order).items()}
 
     def run(self) -> LabelLayout:
         st = self.st
@@ -244,38 +247,33 @@ class _Planner:
         reqs, lines_of = self._requests(chip_items, lambda i: _variants(self.texts[i], self.geo[i].rect, st, self.width, self.height))
         unplaceable = {i for i in chip_items if i not in lines_of}  # too long for this picture even wrapped
         cand = self.solver.candidates(reqs)
-        tagged: set[int] = set(unplaceable) if self.mode else set()
+        self.solver.reset()
+        chosen = self._place(reqs, cand, set(lines_of))
+        tagged = (set(lines_of) - set(chosen)) | unplaceable if self.mode else set()
         legend = None
-        chosen: dict[int, tuple] = {}
-        for _ in range(_MAX_ROUNDS):
-            box = legend.box if legend is not None and not legend.outside else None
-            chosen = self._place_round(reqs, cand, tagged, box)
-            failed = {reqs[r].item for r in range(len(reqs))} - set(chosen) - tagged
-            if self.mode is None:
-                break
-            if not failed and legend is not None:
-                break
-            tagged |= failed
-            if not tagged and not offframe:
-                break
+        if self.mode and (tagged or offframe):
             legend = self._legend(tagged, offframe, chosen)
-            if legend.outside:
+        marked = None
+        while legend is not None and not legend.outside:
+            # The panel takes its corner; chips under it move elsewhere or join it (it may grow, then repeat).
+            if marked != legend.box:
+                if marked is not None:
+                    self.solver.unmark(marked)
+                self.solver.mark(legend.box)
+                marked = legend.box
+            hit = {i for i, (_, b) in chosen.items() if _overlaps(b, legend.box)}
+            if not hit:
                 break
-        if legend is not None and not legend.outside:
-            # Chips under the final panel join the legend (the panel may grow: repeat until stable).
-            while True:
-                hit = {i for i, (_, b) in chosen.items() if _overlaps(b, legend.box)}
-                if not hit:
-                    break
-                for i in hit:
-                    chosen.pop(i)
-                tagged |= hit
-                legend = self._legend(tagged, offframe, chosen)
-                if legend.outside:
-                    break
+            for i in hit:
+                self.solver.unmark(chosen.pop(i)[1])
+            moved = self._place(reqs, cand, hit)
+            chosen.update(moved)
+            if len(moved) < len(hit):
+                tagged |= hit - set(moved)
+                legend = self._legend(tagged, offframe, chosen, corner=legend.corner)
         return self._finish(chosen, lines_of, tagged, offframe, legend, unplaceable)
 
-    def _legend(self, tagged: set[int], offframe: list[int], chosen):
+    def _legend(self, tagged: set[int], offframe: list[int], chosen, corner: int | None = None):
         groups: list[LegendGroup] = []
         by_text: dict[str, LegendGroup] = {}
         for i in sorted(tagged):
@@ -295,7 +293,7 @@ class _Planner:
         layout = legend_layout(groups, list(off_groups.values()), self.st, self.width, self.height, self.mode)
         if not layout.outside:
             chips = [b for _, b in chosen.values()]
-            layout = legend_spot(layout, self.solver, chips, self.width, self.height)
+            layout = legend_spot(layout, self.solver, chips, self.width, self.height, corner)
         return layout
 
     def _finish(self, chosen, lines_of, tagged, offframe, legend, unplaceable) -> LabelLayout:
@@ -354,14 +352,46 @@ def _overlaps(a, b) -> bool:
     return a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]
 
 
+#: The last layouts, by what they depend on (a redraw of the same answer reuses its layout).
+_LAYOUTS: OrderedDict[tuple, LabelLayout] = OrderedDict()
+_LAYOUTS_KEPT = 16
+
+
+def _layout_key(items, colors, st, width: int, height: int) -> tuple | None:
+    try:
+        style = tuple(
+            tuple(tuple(c) if isinstance(c, (list, tuple)) else c for c in v) if isinstance(v, (list, tuple)) else v
+            for v in vars(st).values()
+        )
+        things = tuple(
+            (str(it.label), it.box, it.point, tuple(it.box3d) if it.box3d is not None else None, it.mask is not None)
+            for it in items
+        )
+        key = (int(width), int(height), style, tuple(map(tuple, colors)), things)
+        hash(key)
+    except TypeError:  # something unhashable in a style option: no caching
+        return None
+    return key
+
+
 def layout_labels(
     items: Sequence[Any], colors: Sequence[tuple[int, int, int]], st: Any, width: int, height: int, geometry=None
 ) -> LabelLayout:
     """Lay out every label of ``items`` on a ``width`` x ``height`` picture (``st``: a resolved Style).
 
+    The last few layouts are kept: drawing the same answer again reuses its layout.
     Warns (UserWarning) when the legend cannot fit inside the picture and goes outside.
     """
-    layout = _Planner(items, colors, st, width, height, geometry).run()
+    key = _layout_key(items, colors, st, width, height)
+    layout = _LAYOUTS.get(key) if key is not None else None
+    if layout is None:
+        layout = _Planner(items, colors, st, width, height, geometry).run()
+        if key is not None:
+            _LAYOUTS[key] = layout
+            while len(_LAYOUTS) > _LAYOUTS_KEPT:
+                _LAYOUTS.popitem(last=False)
+    else:
+        _LAYOUTS.move_to_end(key)
     if layout.legend_outside and _legend_mode(st.legend) == "inside":
         entries = sum(p.kind == "legend" for p in layout.placements)
         warnings.warn(

@@ -9,7 +9,7 @@ follow under a note. Same-label items share one entry (their tags show the same 
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -48,16 +48,16 @@ class LegendLayout:
     outside: bool
     canvas: tuple[int, int]
     font_size: int = 0
-    extra: dict = field(default_factory=dict)
+    corner: int | None = None
 
 
 def _rows(groups, off_groups, size: int, text_width: float, st) -> tuple[list[tuple], int, int, int]:
-    """Rows ``("entry", group, lines)`` / ``("note", text)`` plus swatch width, ascent and line height."""
+    """Rows ``("entry", group, lines)`` / ``("note", lines)`` plus swatch width, ascent and line height."""
     rows: list[tuple] = [("entry", g, wrap_text(g.text, size, text_width, st.font, st.lang)) for g in groups]
     if off_groups:
-        rows.append(("note", NOT_IN_FRAME))
+        rows.append(("note", wrap_text(NOT_IN_FRAME, size, text_width, st.font, st.lang)))
         rows += [("entry", g, wrap_text(g.text, size, text_width, st.font, st.lang)) for g in off_groups]
-    lays = [layout_text(line, size, st.font, st.lang) for row in rows for line in (row[2] if row[0] == "entry" else (row[1],))]
+    lays = [layout_text(line, size, st.font, st.lang) for row in rows for line in row[-1]]
     ascent = max(lay.ascent for lay in lays)
     line_h = ascent + max(lay.descent for lay in lays)
     pad = max(2, round(size * 0.25))
@@ -73,7 +73,7 @@ def _arrange(groups, off_groups, size: int, text_width: float, cols: int, st):
     rows, swatch, ascent, line_h = _rows(groups, off_groups, size, text_width, st)
     pad = max(2, round(size * 0.25))
     gap, col_gap, row_gap = pad, 2 * pad, max(1, pad // 2)
-    heights = [(len(r[2]) if r[0] == "entry" else 1) * line_h + row_gap for r in rows]
+    heights = [len(r[-1]) * line_h + row_gap for r in rows]
     target = sum(heights) / cols
     placements, notes = [], []
     x, y, col_w, used, col = pad, pad, 0, 0, 0
@@ -83,8 +83,11 @@ def _arrange(groups, off_groups, size: int, text_width: float, cols: int, st):
             x += col_w + col_gap
             y, col_w, used, col = pad, 0, 0, col + 1
         if row[0] == "note":
-            w = layout_text(row[1], size, st.font, st.lang).width
-            notes.append((row[1], (x, y, x + w, y + line_h), size, ascent))
+            w = 0
+            for k, line in enumerate(row[1]):
+                line_w = layout_text(line, size, st.font, st.lang).width
+                notes.append((line, (x, y + k * line_h, x + line_w, y + (k + 1) * line_h), size, ascent))
+                w = max(w, line_w)
         else:
             g, lines = row[1], row[2]
             text_w = max(layout_text(line, size, st.font, st.lang).width for line in lines)
@@ -124,7 +127,7 @@ def legend_layout(groups, off_groups, st, width: int, height: int, mode: str) ->
             for cols in range(1, 7):
                 swatch = _rows(groups, off_groups, size, 10**6, st)[1]
                 text_width = min(28 * size, (0.9 * width - 2 * pad - (cols - 1) * 2 * pad) / cols - swatch - pad)
-                if text_width < 6 * size:
+                if text_width < min(6 * size, max(2 * size, 0.4 * width)):  # small pictures accept narrow columns
                     break
                 placements, notes, (pw, ph) = _arrange(groups, off_groups, size, text_width, cols, st)
                 margin = max(4, fs // 2)
@@ -145,8 +148,11 @@ def legend_layout(groups, off_groups, st, width: int, height: int, mode: str) ->
     return _shift(layout, width, 0)
 
 
-def legend_spot(layout: LegendLayout, solver, chips, width: int, height: int) -> LegendLayout:
-    """Move an inside legend to the corner that hides the least: objects (weighted) and placed chips."""
+def legend_spot(layout: LegendLayout, solver, chips, width: int, height: int, corner: int | None = None) -> LegendLayout:
+    """Move an inside legend to the corner that hides the least (objects, weighted, and placed chips).
+
+    ``corner`` (0 bottom-left, 1 bottom-right, 2 top-left, 3 top-right) keeps a legend that grew where it was.
+    """
     pw, ph = layout.box[2], layout.box[3]
     margin = max(4, solver.font_size // 2)
     corners = [
@@ -155,17 +161,17 @@ def legend_spot(layout: LegendLayout, solver, chips, width: int, height: int) ->
         (margin, margin),  # top-left
         (width - margin - pw, margin),  # top-right
     ]
-    best, best_cost = corners[0], None
-    chip_arr = np.array(chips, dtype=np.float64).reshape(-1, 4)
-    for x, y in corners:
-        rect = np.array([[x, y, x + pw, y + ph]], dtype=np.float64)
-        cells = solver._cells(rect)
-        cost = float(solver.cover.total(*cells)[0])
-        if len(chip_arr):
-            ix = np.clip(np.minimum(chip_arr[:, 2], x + pw) - np.maximum(chip_arr[:, 0], x), 0, None)
-            iy = np.clip(np.minimum(chip_arr[:, 3], y + ph) - np.maximum(chip_arr[:, 1], y), 0, None)
-            area = np.maximum((chip_arr[:, 2] - chip_arr[:, 0]) * (chip_arr[:, 3] - chip_arr[:, 1]), 1)
-            cost += 4.0 * float((ix * iy / area).sum())
-        if best_cost is None or cost < best_cost - 1e-9:
-            best, best_cost = (x, y), cost
-    return _shift(layout, int(best[0]), int(best[1]))
+    if corner is None:
+        chip_arr = np.array(chips, dtype=np.float64).reshape(-1, 4)
+        best_cost = None
+        for k, (x, y) in enumerate(corners):
+            cost = float(solver.cover.total(*solver._cells(np.array([[x, y, x + pw, y + ph]], dtype=np.float64)))[0])
+            if len(chip_arr):
+                ix = np.clip(np.minimum(chip_arr[:, 2], x + pw) - np.maximum(chip_arr[:, 0], x), 0, None)
+                iy = np.clip(np.minimum(chip_arr[:, 3], y + ph) - np.maximum(chip_arr[:, 1], y), 0, None)
+                area = np.maximum((chip_arr[:, 2] - chip_arr[:, 0]) * (chip_arr[:, 3] - chip_arr[:, 1]), 1)
+                cost += 4.0 * float((ix * iy / area).sum())
+            if best_cost is None or cost < best_cost - 1e-9:
+                corner, best_cost = k, cost
+    x, y = corners[corner]
+    return replace(_shift(layout, int(x), int(y)), corner=corner)

@@ -244,18 +244,21 @@ def _hard_break(piece: str, max_width: float, size: int, font, lang) -> list[str
 def _wrap_cached(text: str, size: int, max_width: int, font: str | None, lang: str | None) -> tuple[str, ...]:
     if layout_text(text, size, font, lang).width <= max_width:
         return (text,)
+    # Widths add up (glyph advances, no kerning): measure each piece once, then fill lines greedily.
+    space = layout_text(" ", size, font, lang).width
     lines: list[str] = []
-    current = ""
-    for piece, space in _break_units(text):
-        candidate = current + (" " if space and current else "") + piece
-        if not current or layout_text(candidate, size, font, lang).width <= max_width:
-            current = candidate
-        else:
+    current, current_w = "", 0
+    for piece, has_space in _break_units(text):
+        piece_w = layout_text(piece, size, font, lang).width
+        gap = space if has_space and current else 0
+        if current and current_w + gap + piece_w > max_width:
             lines.append(current)
-            current = piece
-        if layout_text(current, size, font, lang).width > max_width:
+            current, current_w, gap = "", 0, 0
+        current, current_w = current + (" " if gap else "") + piece, current_w + gap + piece_w
+        if current_w > max_width:  # one piece wider than a line: split it between characters
             *full, current = _hard_break(current, max_width, size, font, lang)
             lines.extend(full)
+            current_w = layout_text(current, size, font, lang).width
     if current:
         lines.append(current)
     return tuple(lines)

@@ -5,7 +5,8 @@ labels would be empty boxes. A notebook shows an overlay twice — as the last l
 (``OverlayHTML._repr_html_``) and inside an ipywidgets ``HTML`` (the way the panel shows it) —
 and is opened in Voilà and in JupyterLab 4 on 127.0.0.1; every non-loopback request is blocked.
 The test asserts that ``document.fonts`` reports the subset loaded, that the label text uses it,
-and that the pixels differ from the same text in the browser's own fonts. Screenshots go to
+that the pixels differ from the same text in the browser's own fonts, and that hovering the label
+shows its card with the full text. Screenshots (taken while hovering) go to
 ``test-artifacts/``. Skipped without Chromium/Voilà/JupyterLab, except under ``CI=true``.
 """
 
@@ -92,6 +93,13 @@ def _check_fonts(page, where: str) -> dict:
     without = chip.screenshot()
     text.evaluate("t => t.style.fontFamily = ''")
     assert with_font != without, "the embedded font changed nothing: is a CJK font installed after all?"
+    # hovering the label shows its card with the full label, in the same font
+    overlay = page.locator(".snb-overlay").first
+    card = overlay.locator(".snb-card.snb-k0")
+    assert card.evaluate("c => getComputedStyle(c).display") == "none"
+    overlay.locator(".snb-label.snb-k0 rect").hover()
+    page.wait_for_function("c => getComputedStyle(c).display !== 'none'", arg=card.element_handle(), timeout=5_000)
+    assert CJK_LABEL in card.text_content()
     return facts
 
 

@@ -89,3 +89,30 @@ def test_labels_near_the_edges_stay_inside_the_image(width, height):
         assert frame.x0 - 1 <= box.x0 and box.x1 <= frame.x1 + 1, patch.get_label()
         assert frame.y0 - 1 <= box.y0 and box.y1 <= frame.y1 + 1, patch.get_label()
     plt.close(fig)
+
+
+def test_figure_size_is_capped_whatever_the_picture_shape():
+    # Regression: a 3x2000 picture asked matplotlib for a 10 x 6667 inch figure (11.8 GiB at 100 dpi).
+    import matplotlib.pyplot as plt
+
+    from spatial_nb.plotting import figure_size
+
+    with pytest.warns(UserWarning, match="does not fit inside"):  # no room for a chip 3 pixels wide: legend beside
+        ax = plot(Image.new("RGB", (3, 2000)), Result([Item("pole", box=(0.0, 0.1, 1.0, 0.9))]))
+    width, height = ax.figure.get_size_inches()
+    assert width <= 10 and height <= 10 and width >= 1.5
+    ax.figure.canvas.draw()
+    plt.close(ax.figure)
+    assert figure_size(640, 480) == (10.0, 7.5) and figure_size(2000, 3) == (10.0, 1.5)
+
+
+def test_one_pixel_wide_mask_is_drawn_without_contouring():
+    # Regression: contour needs a 2x2 grid; a mask one pixel wide raised TypeError.
+    import matplotlib.pyplot as plt
+
+    thin = Item("wire", box=(0.5, 0.1, 0.51, 0.9), mask=np.full((40, 1), 255, np.uint8))
+    flat = Item("line", box=(0.1, 0.5, 0.9, 0.51), mask=np.full((1, 30), 255, np.uint8))
+    ax = plot(Image.new("RGB", (200, 100)), Result([thin, flat]))
+    ax.figure.canvas.draw()
+    assert len(ax.images) == 3  # the photo and both masks
+    plt.close(ax.figure)
