@@ -11,6 +11,7 @@ cache for text (see ``text``); the layout is computed while a worker thread prep
 from __future__ import annotations
 
 import difflib
+import threading
 import warnings
 from collections import OrderedDict
 from collections.abc import Iterable, Sequence
@@ -236,18 +237,21 @@ def _label_ops(layout: LabelLayout, st: Style) -> tuple[list[tuple], list[tuple]
             ops.extend(_text_ops(p.lines, p.font_size, p.ascent, p.line_height, x0 + p.text_x, y0, TEXT_RGB, st))
         else:
             key = (p.lines, tuple(p.color), p.font_size, p.ascent, p.line_height, p.text_x, p.text_y, x1 - x0, y1 - y0, st.font, st.lang)
-            tile = _TILES.get(key)
-            if tile is None and key in _SEEN:  # drawn before: keep it as a tile, a redraw pastes it without blending
-                tile = _TILES[key] = _chip_tile(*key)
-                while len(_TILES) > _TILES_KEPT:
-                    _TILES.popitem(last=False)
+            with _TILES_LOCK:
+                tile = _TILES.get(key)
+                seen = key in _SEEN
+                _SEEN.add(key)  # first time: straight onto the picture (a tile would cost one more copy)
+                if len(_SEEN) > 4 * _TILES_KEPT:
+                    _SEEN.clear()
+            if tile is None and seen:  # drawn before: keep it as a tile, a redraw pastes it without blending
+                tile = _chip_tile(*key)
+                with _TILES_LOCK:
+                    _TILES[key] = tile
+                    while len(_TILES) > _TILES_KEPT:
+                        _TILES.popitem(last=False)
             if tile is not None:
-                _TILES.move_to_end(key)
                 ops.append(("tile", tile, (x0, y0)))
                 continue
-            _SEEN.add(key)  # first time: straight onto the picture (a tile would cost one more copy)
-            if len(_SEEN) > 4 * _TILES_KEPT:
-                _SEEN.clear()
             ops.append(("fill", p.color, p.box))
             ops.extend(_text_ops(p.lines, p.font_size, p.ascent, p.line_height, x0 + p.text_x, y0 + p.text_y, text_color_for(p.color), st))
     return inside, outside
@@ -257,6 +261,7 @@ def _label_ops(layout: LabelLayout, st: Style) -> tuple[list[tuple], list[tuple]
 _TILES: OrderedDict[tuple, Image.Image] = OrderedDict()
 _SEEN: set[tuple] = set()
 _TILES_KEPT = 1024
+_TILES_LOCK = threading.Lock()
 
 
 def _chip_tile(lines, color, size: int, ascent: int, line_h: int, text_x: int, text_y: int, width: int, height: int, font, lang):
@@ -300,8 +305,9 @@ def clear_label_caches() -> None:
     clear_cache()
     clear_caches()
     _lines_alpha.cache_clear()
-    _TILES.clear()
-    _SEEN.clear()
+    with _TILES_LOCK:
+        _TILES.clear()
+        _SEEN.clear()
     _chip_cached.cache_clear()
     _LAYOUTS.clear()
 
@@ -356,7 +362,7 @@ def draw(image: Any, result: Iterable[Any], **style: Any) -> Image.Image:
         outline_px = max(1, st.line_width // 2) if st.mask_outline else 0
         painter = MaskPainter(jobs, float(st.mask_alpha), outline_px)
         # Laid out while a worker thread prepares the masks.
-        layout = layout_labels(items, colors, st, width, height, geometry)
+        layout = layout_labels(items, colors, st, width, height, geometry, stacklevel=4)
         inside, outside = _label_ops(layout, st)
         return (width, height), painter, _shape_ops(items, colors, geometry, st, width, height) + inside, outside, layout
 

@@ -11,6 +11,7 @@ items are not listed). :func:`label_boxes` is the public view of the same layout
 
 from __future__ import annotations
 
+import threading
 import warnings
 from collections import OrderedDict
 from collections.abc import Sequence
@@ -355,6 +356,7 @@ def _overlaps(a, b) -> bool:
 #: The last layouts, by what they depend on (a redraw of the same answer reuses its layout).
 _LAYOUTS: OrderedDict[tuple, LabelLayout] = OrderedDict()
 _LAYOUTS_KEPT = 16
+_LAYOUTS_LOCK = threading.Lock()
 
 
 def _layout_key(items, colors, st, width: int, height: int) -> tuple | None:
@@ -375,7 +377,8 @@ def _layout_key(items, colors, st, width: int, height: int) -> tuple | None:
 
 
 def layout_labels(
-    items: Sequence[Any], colors: Sequence[tuple[int, int, int]], st: Any, width: int, height: int, geometry=None
+    items: Sequence[Any], colors: Sequence[tuple[int, int, int]], st: Any, width: int, height: int, geometry=None,
+    *, stacklevel: int = 3,
 ) -> LabelLayout:
     """Lay out every label of ``items`` on a ``width`` x ``height`` picture (``st``: a resolved Style).
 
@@ -387,11 +390,10 @@ def layout_labels(
     if layout is None:
         layout = _Planner(items, colors, st, width, height, geometry).run()
         if key is not None:
-            _LAYOUTS[key] = layout
-            while len(_LAYOUTS) > _LAYOUTS_KEPT:
-                _LAYOUTS.popitem(last=False)
-    else:
-        _LAYOUTS.move_to_end(key)
+            with _LAYOUTS_LOCK:
+                _LAYOUTS[key] = layout
+                while len(_LAYOUTS) > _LAYOUTS_KEPT:
+                    _LAYOUTS.popitem(last=False)
     if layout.legend_outside and _legend_mode(st.legend) == "inside":
         entries = sum(p.kind == "legend" for p in layout.placements)
         warnings.warn(
@@ -400,7 +402,7 @@ def layout_labels(
             "Pass a bigger picture, a smaller font_size, legend='outside' to ask for it, or legend=False to give up "
             "showing every label in full.",
             UserWarning,
-            stacklevel=3,
+            stacklevel=stacklevel,
         )
     return layout
 

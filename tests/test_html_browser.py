@@ -97,7 +97,7 @@ def _check_fonts(page, where: str) -> dict:
     overlay = page.locator(".snb-overlay").first
     card = overlay.locator(".snb-card.snb-k0")
     assert card.evaluate("c => getComputedStyle(c).display") == "none"
-    overlay.locator(".snb-label.snb-k0 rect").hover()
+    overlay.locator(".snb-label.snb-k0").hover()
     page.wait_for_function("c => getComputedStyle(c).display !== 'none'", arg=card.element_handle(), timeout=5_000)
     assert CJK_LABEL in card.text_content()
     return facts
