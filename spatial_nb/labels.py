@@ -30,7 +30,6 @@ from .text import layout_text, normalize_label, wrap_text
 __all__ = ["Placement", "LabelLayout", "ItemGeometry", "item_geometry", "layout_labels", "label_boxes", "chip_padding"]
 
 
-
 @dataclass(frozen=True)
 class Placement:
     """One chip, tag or legend entry as drawn.

@@ -22,12 +22,16 @@ from .fonts import Face
 __all__ = ["WebFonts", "needs_embedding", "web_fonts", "subset_font", "glyph_path"]
 
 #: Tables a label subset does not need (vertical metrics, layout features, baseline data).
-_DROP = ("GSUB", "GPOS", "GDEF", "BASE", "vhea", "vmtx", "VORG", "DSIG", "JSTF", "MATH", "kern")
+_DROP = ("GSUB", "GPOS", "GDEF", "BASE", "vhea", "vmtx", "VORG", "DSIG", "JSTF", "MATH", "kern", "FFTM")
 
 
 def needs_embedding(run) -> bool:
-    """True for a laid-out run whose characters a browser may lack: outline fonts beyond Latin-1."""
-    return run.face is not None and not run.face.color and any(ord(c) > 0xFF for c in run.text)
+    """True for a laid-out run whose characters a browser may lack: outline glyphs beyond Latin-1.
+
+    Runs that need shaping (Arabic, Indic scripts) keep the browser's fonts: a subset without
+    the layout tables would lose their joining forms.
+    """
+    return run.kind == "glyphs" and run.face is not None and not run.face.color and any(ord(c) > 0xFF for c in run.text)
 
 
 def _woff2_available() -> bool:
