@@ -38,6 +38,7 @@ __version__ = "0.1.0"
 # name -> module that defines it; resolved lazily so `import spatial_nb` stays fast.
 _LAZY = {
     "to_html": ".html",
+    "label_boxes": ".labels",
     "show": ".display",
     "Client": ".client",
     "Panel": ".widgets",
@@ -70,6 +71,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from .client import Client
     from .display import show
     from .html import to_html
+    from .labels import label_boxes
     from .images import load_image
     from .sweeping import sweep
     from .widgets import Panel

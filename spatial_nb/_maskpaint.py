@@ -5,7 +5,7 @@ image at box size (fill alpha inside, 255 on the outline) and a solid colour til
 through it: fill and outline in one C blend pass. Big frames use the caller plus one worker
 thread (Pillow releases the GIL in resize/paste): the worker starts preparing masks while the
 caller copies the frame, then both paint one row stripe each, applying the masks in order,
-so the pixels equal the serial result.
+so the pixels equal the serial result. Prepared opacities of recent masks are kept (by content).
 """
 
 from __future__ import annotations
@@ -13,6 +13,9 @@ from __future__ import annotations
 import itertools
 import math
 import os
+import threading
+import zlib
+from collections import OrderedDict
 from collections.abc import Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
@@ -21,7 +24,7 @@ from functools import lru_cache
 import numpy as np
 from PIL import Image, ImageDraw
 
-__all__ = ["MaskJob", "MaskPainter", "paint_masks", "box_alpha"]
+__all__ = ["MaskJob", "MaskPainter", "paint_masks", "box_alpha", "run_overlay", "clear_cache"]
 
 #: Box upscales above this area factor binarise the mask first and upscale by nearest
 #: neighbour (several times cheaper; edges differ by under one mask pixel).
@@ -115,9 +118,33 @@ def _fill_lut(fill: int) -> list[int]:
     return [fill if v > 127 else 0 for v in range(256)]
 
 
+#: Opacity images of recent masks, by content and size: redrawing the same answer skips the resizing.
+_ALPHAS: OrderedDict[tuple, Image.Image] = OrderedDict()
+_ALPHAS_KEPT = 64
+_alphas_lock = threading.Lock()
+
+
 def _prepare(job: MaskJob, fill: int, outline_px: int) -> Image.Image:
     x0, y0, x1, y1 = job.xyxy
-    return box_alpha(job.mask, x1 - x0, y1 - y0, fill, outline_px)
+    mask = np.ascontiguousarray(job.mask, dtype=np.uint8)
+    key = (zlib.crc32(mask), mask.shape, x1 - x0, y1 - y0, fill, outline_px)
+    with _alphas_lock:
+        alpha = _ALPHAS.get(key)
+        if alpha is not None:
+            _ALPHAS.move_to_end(key)
+            return alpha
+    alpha = box_alpha(mask, x1 - x0, y1 - y0, fill, outline_px)
+    with _alphas_lock:
+        _ALPHAS[key] = alpha
+        while len(_ALPHAS) > _ALPHAS_KEPT:
+            _ALPHAS.popitem(last=False)
+    return alpha
+
+
+def clear_cache() -> None:
+    """Forget the prepared mask opacities (benchmarks time a first draw with it)."""
+    with _alphas_lock:
+        _ALPHAS.clear()
 
 
 def _paint_rows(out: Image.Image, jobs: Sequence[MaskJob], alphas: Sequence, row0: int, row1: int) -> None:
@@ -137,13 +164,16 @@ def _paint_rows(out: Image.Image, jobs: Sequence[MaskJob], alphas: Sequence, row
         out.paste(Image.new("RGB", alpha.size, job.color), (x0, top, x1, bottom), alpha)
 
 
-def _run_overlay(out: Image.Image, ops: Sequence[tuple]) -> None:
-    """Run overlay ops in order: ``fill`` a box with a colour, paste a ``tile``, or draw with a ``pen``."""
+def run_overlay(out: Image.Image, ops: Sequence[tuple]) -> None:
+    """Run overlay ops in order: ``fill`` a box with a colour, paste a ``tile``, ``paste`` a colour or
+    an image through a mask, or draw with a ``pen``."""
     pen = None
     for op in ops:
         if op[0] == "pen":
             pen = pen or ImageDraw.Draw(out)
             op[1](pen)
+        elif op[0] == "paste":  # a colour or an image through an "L"/"RGBA" mask
+            out.paste(op[1], op[2], op[3])
         else:  # a colour into a box, or an image at its top-left corner
             out.paste(op[1], op[2])
 
@@ -202,8 +232,8 @@ class MaskPainter:
     def paint(self, out: Image.Image, overlay: Sequence[tuple] = ()) -> None:
         """Paint the masks (in order) onto the RGB image ``out`` in place, then ``overlay``.
 
-        ``overlay`` ops are ``("fill", color, xyxy)``, ``("tile", image, (x, y))`` and
-        ``("pen", fn(ImageDraw))``, run in order on the caller's thread (painting them inside
+        ``overlay`` ops are ``("fill", color, xyxy)``, ``("tile", image, (x, y))``,
+        ``("paste", color_or_image, box, mask)`` and ``("pen", fn(ImageDraw))``, run in order on the caller's thread (painting them inside
         the stripes measured no faster: they are mostly Python, serialised by the GIL).
         """
         height = out.size[1]
@@ -218,7 +248,7 @@ class MaskPainter:
                 _paint_rows(out, self.jobs, self._alphas, 0, split)
             finally:
                 lower.result()
-        _run_overlay(out, overlay)
+        run_overlay(out, overlay)
 
 
 def paint_masks(

@@ -9,6 +9,7 @@ is black or white, whichever has the higher WCAG contrast against the chip.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from functools import lru_cache
 from typing import Any
 
 __all__ = [
@@ -137,5 +138,10 @@ def text_color_for(background: Sequence[int]) -> tuple[int, int, int]:
     >>> text_color_for((255, 225, 25)), text_color_for((0, 0, 128))
     ((0, 0, 0), (255, 255, 255))
     """
+    return _text_color(tuple(int(c) for c in background[:3]))
+
+
+@lru_cache(maxsize=1024)
+def _text_color(background: tuple[int, int, int]) -> tuple[int, int, int]:
     black, white = (0, 0, 0), (255, 255, 255)
     return black if contrast_ratio(background, black) >= contrast_ratio(background, white) else white

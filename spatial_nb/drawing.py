@@ -1,18 +1,19 @@
 """Draw a Result onto a picture with Pillow: boxes, label chips, masks, points, 3D wireframes.
 
-``draw`` returns a NEW upright RGB image of the input's size; coordinates are mapped with
-the shared pixel rule (``round(fraction * size)``, half-open boxes). Speed comes from doing
-everything inside each item's box in Pillow's C code (see ``_maskpaint``): a mask is resized
-to its box, binarised, and only that box is blended (a 256-entry lookup table per channel),
-on two threads for big frames, instead of compositing full-frame RGBA layers. Big upscales
-binarise the mask at its own resolution and upscale by nearest neighbour; that differs from
-``Item.mask_full`` by under one mask pixel along the outline.
+``draw`` returns a NEW upright RGB image of the input's size (larger only when the legend is
+outside); coordinates follow the shared pixel rule (``round(fraction * size)``, half-open
+boxes). Labels come from the one layout of :mod:`spatial_nb.labels` (no chip overlaps another,
+long labels wrap, a crowded picture gets numbered tags and a legend). Speed comes from doing
+everything inside each item's box in Pillow's C code (see ``_maskpaint``) and from a glyph
+cache for text (see ``text``); the layout is computed while a worker thread prepares masks.
 """
 
 from __future__ import annotations
 
 import difflib
+import threading
 import warnings
+from collections import OrderedDict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, fields
 from functools import lru_cache
@@ -25,14 +26,14 @@ from .colors import item_colors, text_color_for
 from .fonts import warn_missing
 from .geometry import box_to_pixels, point_to_pixels
 from .images import _orientation, load_image
-from ._maskpaint import MaskJob, MaskPainter
-from .projection import DEFAULT_FOV_DEG, NEAR_PLANE, box3d_segments, project_points
-from .text import layout_text, render_text
+from .labels import LabelLayout, _legend_mode, item_geometry, layout_labels
+from .legend import NOTE_RGB, PANEL_ALPHA, PANEL_RGB, TEXT_RGB
+from ._maskpaint import MaskJob, MaskPainter, run_overlay
+from .projection import DEFAULT_FOV_DEG
+from .text import layout_text, text_alpha
 
-__all__ = ["Style", "resolve_style", "draw", "check_aspect", "label_text", "point_label_x"]
+__all__ = ["Style", "resolve_style", "draw", "check_aspect", "picture_size", "clear_label_caches"]
 
-#: Labels longer than this many characters are shortened with an ellipsis when drawn.
-MAX_LABEL_CHARS = 80
 _ASPECT_TOLERANCE = 0.02
 
 
@@ -53,7 +54,12 @@ class Style:
         font: Path of a font file that is tried first for every character.
         lang: Han-only labels: ``"sc"`` (default), ``"tc"``, ``"hk"``, ``"jp"`` or ``"kr"`` forms.
         point_radius: Radius of point dots.
-        legend: List items without a position (``in_frame: false``) in a small legend.
+        legend: Where labels that find no room on a crowded picture (shown as numbered tags)
+            and items without a position (``in_frame: false``) are listed in full:
+            ``True`` / ``"inside"`` (default; a translucent panel in the emptiest corner, the
+            picture keeps its size), ``"outside"`` (below or beside the picture, which grows)
+            or ``False`` (no legend: labels without room are shortened with "…" or left out,
+            so the promise that every label is shown in full no longer holds).
     """
 
     line_width: int = 0
@@ -68,7 +74,7 @@ class Style:
     font: str | None = None
     lang: str | None = None
     point_radius: int = 0
-    legend: bool = True
+    legend: bool | str = True
 
 
 _STYLE_KEYS = tuple(f.name for f in fields(Style))
@@ -108,6 +114,7 @@ def resolve_style(width: int, height: int, **style: Any) -> Style:
         raise ValueError(f"color_by must be 'index' or 'label', got {st.color_by!r}")
     if not 0 < float(st.fov) < 180:
         raise ValueError(f"fov must be between 0 and 180 degrees, got {st.fov!r}")
+    _legend_mode(st.legend)
     return st
 
 
@@ -148,86 +155,29 @@ def check_aspect(width: int, height: int, image_size: Sequence[int] | None, stac
     )
 
 
-def label_text(item: Any) -> str:
-    """The label as drawn: one line, shortened to :data:`MAX_LABEL_CHARS`."""
-    text = " ".join(str(item.label).split())
-    return text if len(text) <= MAX_LABEL_CHARS else text[: MAX_LABEL_CHARS - 1] + "…"
+def picture_size(image: Any) -> tuple[int, int]:
+    """``(width, height)`` of the upright picture :func:`draw` would return (loads it only when needed)."""
+    size = _upright_size(image)
+    return size if size is not None else load_image(image).size
 
 
 # -- pieces --------------------------------------------------------------------------------
 
 
-def _chip_size(text: str, st: Style) -> tuple[int, int, int]:
-    lay = layout_text(text, st.font_size, st.font, st.lang)
-    pad = max(2, round(st.font_size * 0.25))
-    return lay.width + 2 * pad, lay.height + pad, pad
-
-
-@lru_cache(maxsize=512)
-def _chip_tile(text: str, color: tuple[int, int, int], size: int, font: str | None, lang: str | None) -> Image.Image:
-    """An RGB label chip (colour fill + contrasting text), cached: labels repeat across redraws."""
-    lay = layout_text(text, size, font, lang)
-    pad = max(2, round(size * 0.25))
-    chip = Image.new("RGB", (lay.width + 2 * pad, lay.height + pad), color)
-    tile = render_text(text, size, text_color_for(color), font, lang, warn=False)
-    chip.paste(tile, (pad, pad // 2), tile)
-    return chip
-
-
-def _chip_op(
-    text: str,
-    xy: tuple[float, float],
-    color: tuple[int, int, int],
-    st: Style,
-    missing: set[str],
-    width: int,
-    height: int,
-) -> tuple:
-    """Overlay op of a label chip with its top-left at ``xy``, moved inside the image."""
-    chip = _chip_tile(text, tuple(color), st.font_size, st.font, st.lang)
-    chip_w, chip_h = chip.size
-    x = int(round(min(max(xy[0], 0), max(0, width - chip_w))))
-    y = int(round(min(max(xy[1], 0), max(0, height - chip_h))))
-    missing.update(layout_text(text, st.font_size, st.font, st.lang).missing)
-    return ("tile", chip, (x, y))
-
-
 def _rect_ops(xyxy: tuple[int, int, int, int], color: tuple[int, int, int], line_width: int) -> list[tuple]:
-    """Overlay ops of a box outline ``line_width`` pixels wide, drawn inside the half-open box."""
+    """Overlay op of a box outline ``line_width`` pixels wide, drawn inside the half-open box."""
     x0, y0, x1, y1 = xyxy
     w = min(line_width, max(1, (min(x1 - x0, y1 - y0) + 1) // 2))
-    bands = [(x0, y0, x1, y0 + w), (x0, max(y0 + w, y1 - w), x1, y1), (x0, y0 + w, x0 + w, y1 - w), (x1 - w, y0 + w, x1, y1 - w)]
-    return [("fill", color, band) for band in bands if band[2] > band[0] and band[3] > band[1]]
+    if min(x1 - x0, y1 - y0) <= 2 * w:  # no hole left inside: the outline is the whole box
+        return [("fill", color, xyxy)]
+    return [("pen", _pen_rect((x0, y0, x1 - 1, y1 - 1), color, w))]
 
 
-def point_label_x(px: float, dot_radius: float, chip_width: float, width: int) -> float:
-    """Left edge of a point's label chip: right of the dot, or left of it when it would not fit.
+def _pen_rect(xyxy, color, width: int):
+    def paint(pen):
+        pen.rectangle(xyxy, outline=color, width=width)  # the outline grows inwards from the edges
 
-    >>> point_label_x(10, 5, 40, 100), point_label_x(95, 5, 40, 100)
-    (17, 48)
-    """
-    right = px + dot_radius + 2
-    if right + chip_width <= width or px - dot_radius - 2 - chip_width < 0:
-        return right
-    return px - dot_radius - 2 - chip_width
-
-
-def _box3d_lines(item, st: Style, width: int, height: int):
-    """Projected wireframe ``[((a, b), line_width)]`` and the label anchor (or ``(None, None)``)."""
-    segments, depths = box3d_segments(item.box3d, width, height, st.fov)
-    if not len(segments):
-        return None, None
-    ref = float(np.median(depths))
-    lines = []
-    for (a, b), depth in zip(segments, depths, strict=True):
-        scale = min(2.5, max(0.5, ref / max(float(depth), NEAR_PLANE)))
-        lines.append(((tuple(a), tuple(b)), max(1, int(round(st.line_width * scale)))))
-    centre = np.asarray(item.box3d[:3], dtype=np.float64)
-    if centre[1] > NEAR_PLANE:
-        u, v = project_points(centre[None, :], width, height, st.fov)[0]
-        if -width < u < 2 * width and -height < v < 2 * height:
-            return lines, (float(u), float(v))
-    return lines, (float(segments[0, 0, 0]), float(segments[0, 0, 1]))
+    return paint
 
 
 def _pen_lines(lines, color):
@@ -248,63 +198,127 @@ def _pen_dot(xy: tuple[int, int], radius: int, ring: int, color):
     return paint
 
 
-def _legend_ops(entries, st: Style, missing: set[str], width: int, height: int) -> list[tuple]:
-    """Small legend (bottom-left) of items without a position in the picture."""
-    if not entries:
-        return []
-    margin = max(4, st.font_size // 2)
-    rows = [("not in frame:", (40, 40, 40))] + [(label_text(it) or "(no label)", c) for it, c in entries]
-    sizes = [_chip_size(text, st) for text, _ in rows]
-    y = height - margin - sum(h for _, h, _ in sizes)
-    ops = []
-    for (text, color), (_w, chip_h, _pad) in zip(rows, sizes, strict=True):
-        ops.append(_chip_op(text, (margin, y), color, st, missing, width, height))
-        y += chip_h
+def _shape_ops(items, colors, geometry, st: Style, width: int, height: int) -> list[tuple]:
+    """Box outlines, point dots and 3D wireframes, in item order (drawn over the masks, under the labels)."""
+    ops: list[tuple] = []
+    for item, color, geo in zip(items, colors, geometry, strict=True):
+        if geo.kind == "box" and st.show_boxes:
+            x0, y0, x1, y1 = geo.xyxy
+            if x1 > x0 and y1 > y0:
+                ops.extend(_rect_ops(geo.xyxy, color, st.line_width))
+        elif geo.kind == "point":
+            px, py = point_to_pixels(item.point, width, height)
+            ops.append(("pen", _pen_dot((px, py), st.point_radius, max(1, round(st.point_radius * 0.4)), color)))
+        elif geo.kind == "box3d" and geo.lines3d:
+            ops.append(("pen", _pen_lines(geo.lines3d, color)))
     return ops
 
 
-def _overlay_ops(items, colors, st: Style, width: int, height: int) -> tuple[list[tuple], set[str]]:
-    """Everything drawn over the masks, in drawing order: box outlines, dots, wireframes, chips, legend.
+def _label_ops(layout: LabelLayout, st: Style) -> tuple[list[tuple], list[tuple]]:
+    """Ops for the inside legend panel, every chip, tag and legend entry; plus ops for an outside legend."""
+    inside: list[tuple] = []
+    outside: list[tuple] = []
+    if layout.legend_box is not None:
+        ops = outside if layout.legend_outside else inside
+        x0, y0, x1, y1 = layout.legend_box
+        alpha = 255 if layout.legend_outside else int(round(PANEL_ALPHA * 255))
+        ops.append(("paste", PANEL_RGB, layout.legend_box, Image.new("L", (x1 - x0, y1 - y0), alpha)))
+        for text, box, size, ascent in layout.notes:
+            ops.extend(_text_ops((text,), size, ascent, 0, box[0], box[1], NOTE_RGB, st))
+    for p in layout.placements:
+        ops = outside if (p.kind == "legend" and layout.legend_outside) else inside
+        x0, y0, x1, y1 = p.box
+        if p.kind == "legend":
+            sw = p.swatch_width
+            ops.append(("fill", p.color, (x0, y0, x0 + sw, y0 + p.line_height)))
+            if p.tag:
+                tag_w = layout_text(p.tag, p.font_size, st.font, st.lang).width
+                ops.extend(_text_ops((p.tag,), p.font_size, p.ascent, p.line_height, x0 + (sw - tag_w) // 2, y0, text_color_for(p.color), st))
+            ops.extend(_text_ops(p.lines, p.font_size, p.ascent, p.line_height, x0 + p.text_x, y0, TEXT_RGB, st))
+        else:
+            key = (p.lines, tuple(p.color), p.font_size, p.ascent, p.line_height, p.text_x, p.text_y, x1 - x0, y1 - y0, st.font, st.lang)
+            with _TILES_LOCK:
+                tile = _TILES.get(key)
+                seen = key in _SEEN
+                _SEEN.add(key)  # first time: straight onto the picture (a tile would cost one more copy)
+                if len(_SEEN) > 4 * _TILES_KEPT:
+                    _SEEN.clear()
+            if tile is None and seen:  # drawn before: keep it as a tile, a redraw pastes it without blending
+                tile = _chip_tile(*key)
+                with _TILES_LOCK:
+                    _TILES[key] = tile
+                    while len(_TILES) > _TILES_KEPT:
+                        _TILES.popitem(last=False)
+            if tile is not None:
+                ops.append(("tile", tile, (x0, y0)))
+                continue
+            ops.append(("fill", p.color, p.box))
+            ops.extend(_text_ops(p.lines, p.font_size, p.ascent, p.line_height, x0 + p.text_x, y0 + p.text_y, text_color_for(p.color), st))
+    return inside, outside
 
-    Ops are ``("fill", color, xyxy)`` and ``("tile", image, (x, y))`` (pasted; chips and bands
-    lie inside the frame) or ``("pen", fn(pen))`` for shapes drawn with ``ImageDraw``. Laying
-    them out needs no pixels, so it runs while a worker thread prepares the masks.
+
+#: Chips drawn more than once, as ready RGB tiles (and the keys of chips drawn once).
+_TILES: OrderedDict[tuple, Image.Image] = OrderedDict()
+_SEEN: set[tuple] = set()
+_TILES_KEPT = 1024
+_TILES_LOCK = threading.Lock()
+
+
+def _chip_tile(lines, color, size: int, ascent: int, line_h: int, text_x: int, text_y: int, width: int, height: int, font, lang):
+    """A chip as one RGB tile: fill, text in black or white, emoji."""
+    tile = Image.new("RGB", (width, height), color)
+    for op in _text_ops(lines, size, ascent, line_h, text_x, text_y, text_color_for(color), None, font, lang):
+        tile.paste(op[1], op[2], op[3])
+    return tile
+
+
+@lru_cache(maxsize=1024)
+def _lines_alpha(lines: tuple[str, ...], size: int, ascent: int, line_h: int, font, lang):
+    """One "L" image holding every line of a chip (baselines ``line_h`` apart) and its emoji tiles."""
+    lays = [layout_text(line, size, font, lang) for line in lines]
+    line_h = line_h or max(lay.height for lay in lays)
+    ascent = ascent or max(lay.ascent for lay in lays)
+    width = max(1, max(lay.width for lay in lays))
+    canvas = np.zeros((line_h * len(lays), width), dtype=np.uint8)
+    emoji = []
+    for k, lay in enumerate(lays):
+        alpha, tiles = text_alpha(lay)
+        top = k * line_h + ascent - lay.ascent
+        h = min(alpha.shape[0], canvas.shape[0] - top)
+        if h > 0 and top >= 0:
+            region = canvas[top : top + h, : alpha.shape[1]]
+            np.maximum(region, alpha[:h, : region.shape[1]], out=region)
+        emoji.extend((tile, x, top + y) for tile, x, y in tiles)
+    return Image.fromarray(canvas, "L"), tuple(emoji)
+
+
+def clear_label_caches() -> None:
+    """Forget every measured, wrapped and rendered label and glyph, every layout and prepared mask.
+
+    Benchmarks call it to time a first draw (a new answer: nothing cached but the fonts' tables).
     """
-    ops: list[tuple] = []
-    labels: list[tuple[str, tuple[float, float], tuple[int, int, int]]] = []
-    legend = []
-    for item, color in zip(items, colors, strict=True):
-        text = label_text(item)
-        if item.box is not None:
-            x0, y0, x1, y1 = box_to_pixels(item.box, width, height)
-            if st.show_boxes and item.mask is None and x1 > x0 and y1 > y0:
-                ops.extend(_rect_ops((x0, y0, x1, y1), color, st.line_width))
-            if text:
-                chip_h = _chip_size(text, st)[1]
-                top = y0 - chip_h if y0 - chip_h >= 0 else y0
-                labels.append((text, (x0, top), color))
-        elif item.point is not None:
-            px, py = point_to_pixels(item.point, width, height)
-            r, ring = st.point_radius, max(1, round(st.point_radius * 0.4))
-            ops.append(("pen", _pen_dot((px, py), r, ring, color)))
-            if text:
-                chip_w, chip_h, _ = _chip_size(text, st)
-                labels.append((text, (point_label_x(px, r + ring, chip_w, width), py - chip_h / 2), color))
-        elif item.box3d is not None:
-            lines, anchor = _box3d_lines(item, st, width, height)
-            if lines:
-                ops.append(("pen", _pen_lines(lines, color)))
-            if anchor is not None and text:
-                chip_w, chip_h, _ = _chip_size(text, st)
-                labels.append((text, (anchor[0] - chip_w / 2, anchor[1] - chip_h / 2), color))
-        elif st.legend:
-            legend.append((item, color))
-    missing: set[str] = set()
-    if st.show_labels:
-        ops.extend(_chip_op(text, xy, color, st, missing, width, height) for text, xy, color in labels)
-    if st.legend:
-        ops.extend(_legend_ops(legend, st, missing, width, height))
-    return ops, missing
+    from .text import clear_caches
+
+    from ._maskpaint import clear_cache
+    from .labels import _LAYOUTS, _chip_cached
+
+    clear_cache()
+    clear_caches()
+    _lines_alpha.cache_clear()
+    with _TILES_LOCK:
+        _TILES.clear()
+        _SEEN.clear()
+    _chip_cached.cache_clear()
+    _LAYOUTS.clear()
+
+
+def _text_ops(lines, size: int, ascent: int, line_h: int, x: int, y: int, color, st: Style | None, font=None, lang=None) -> list[tuple]:
+    if st is not None:
+        font, lang = st.font, st.lang
+    mask, emoji = _lines_alpha(tuple(lines), size, ascent, line_h, font, lang)
+    ops: list[tuple] = [("paste", tuple(color), (x, y, x + mask.width, y + mask.height), mask)]
+    ops.extend(("paste", tile, (x + ex, y + ey), tile) for tile, ex, ey in emoji)
+    return ops
 
 
 def draw(image: Any, result: Iterable[Any], **style: Any) -> Image.Image:
@@ -315,10 +329,12 @@ def draw(image: Any, result: Iterable[Any], **style: Any) -> Image.Image:
             (any size; EXIF orientation is honoured).
         result: A :class:`~spatial_nb.result.Result` (or a list of Items).
         **style: Options of :class:`Style` (``line_width``, ``font_size``, ``mask_alpha``,
-            ``show_labels``, ``color_by``, ``fov``, ``font``, ``lang``, ...).
+            ``show_labels``, ``color_by``, ``fov``, ``font``, ``lang``, ``legend``, ...).
 
     Returns:
-        A new RGB ``PIL.Image`` of the upright input's size.
+        A new RGB ``PIL.Image`` of the upright input's size (taller or wider only with
+        ``legend="outside"``, or when a legend cannot fit inside: then a warning says so).
+        :func:`spatial_nb.label_boxes` tells where every label went.
 
     Warns:
         UserWarning: the picture's aspect ratio differs from ``result.image_size`` by > 2%.
@@ -335,17 +351,20 @@ def draw(image: Any, result: Iterable[Any], **style: Any) -> Image.Image:
     def plan(width: int, height: int):
         st = resolve_style(width, height, **style)
         colors = item_colors(items, st.color_by, st.palette)
+        geometry = item_geometry(items, st, width, height)
         jobs = [
-            MaskJob(box_to_pixels(item.box, width, height), item.mask, tuple(color))
-            for item, color in zip(items, colors, strict=True)
-            if item.mask is not None and item.box is not None
+            MaskJob(geo.xyxy, item.mask, tuple(color))
+            for item, color, geo in zip(items, colors, geometry, strict=True)
+            if item.mask is not None and geo.xyxy is not None
         ]
         # Bigger masks first, so a small object inside a big one stays visible (as in to_html).
         jobs.sort(key=lambda job: -(job.xyxy[2] - job.xyxy[0]) * (job.xyxy[3] - job.xyxy[1]))
         outline_px = max(1, st.line_width // 2) if st.mask_outline else 0
         painter = MaskPainter(jobs, float(st.mask_alpha), outline_px)
         # Laid out while a worker thread prepares the masks.
-        return (width, height), painter, _overlay_ops(items, colors, st, width, height)
+        layout = layout_labels(items, colors, st, width, height, geometry, stacklevel=4)
+        inside, outside = _label_ops(layout, st)
+        return (width, height), painter, _shape_ops(items, colors, geometry, st, width, height) + inside, outside, layout
 
     # Masks are prepared (on a worker thread for big frames) while the frame is copied.
     expected = _upright_size(image)
@@ -354,9 +373,14 @@ def draw(image: Any, result: Iterable[Any], **style: Any) -> Image.Image:
     width, height = out.size
     if planned is None or planned[0] != (width, height):
         planned = plan(width, height)
-    _, painter, (overlay, missing) = planned
+    _, painter, overlay, outside, layout = planned
     check_aspect(width, height, getattr(result, "image_size", None))
     painter.paint(out, overlay)
-    if missing:
-        warn_missing(missing, stacklevel=3)
+    if layout.legend_outside:
+        canvas = Image.new("RGB", (layout.width, layout.height), PANEL_RGB)
+        canvas.paste(out, (0, 0))
+        run_overlay(canvas, outside)
+        out = canvas
+    if layout.missing:
+        warn_missing(layout.missing, stacklevel=3)
     return out

@@ -163,10 +163,15 @@ def test_3d_box_partly_behind_camera_draws_no_wild_lines():
     assert segments[..., 0].min() >= 320 - 1e-6
 
 
-def test_3d_box_fully_behind_camera_draws_nothing():
+def test_3d_box_fully_behind_camera_draws_no_lines_and_is_listed_in_the_legend():
+    from spatial_nb.labels import label_boxes
+
     res = Result([Item("behind", box3d=(0, -5, 0, 1, 1, 1, 0, 0, 0))])
-    out = np.asarray(draw(blank(200, 100), res))
-    assert not out.any()
+    out = np.asarray(draw(blank(200, 100), res, legend=False))
+    assert not out.any()  # no wireframe at all
+    # nothing hidden: by default its label is listed in the legend, like an item not in frame
+    (entry,) = label_boxes(blank(200, 100), res)
+    assert entry.kind == "legend" and entry.lines == ("behind",)
 
 
 def exif_rotated_jpeg() -> tuple[bytes, tuple[float, float, float, float]]:

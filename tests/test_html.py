@@ -8,6 +8,7 @@ import re
 from html.parser import HTMLParser
 
 import numpy as np
+import pytest
 from PIL import Image
 
 from spatial_nb.html import to_html
@@ -101,8 +102,9 @@ def test_overlay_is_complete_without_style():
 
 
 def test_hover_css_is_scoped_by_unique_id():
-    a = to_html(Image.new("RGB", (64, 64)), mixed_result())
-    b = to_html(Image.new("RGB", (64, 64)), mixed_result())
+    with pytest.warns(UserWarning, match="does not fit inside the 64x64"):  # five labels: the legend goes outside
+        a = to_html(Image.new("RGB", (64, 64)), mixed_result())
+        b = to_html(Image.new("RGB", (64, 64)), mixed_result())
     id_a = re.search(r'id="(snb-[0-9a-f]+)"', a).group(1)
     id_b = re.search(r'id="(snb-[0-9a-f]+)"', b).group(1)
     assert id_a != id_b
@@ -136,3 +138,68 @@ def test_point_label_near_the_right_edge_goes_left_of_the_dot():
     (near, far), (chip_near, chip_far) = circles, chips  # smaller-first sorting keeps the item order for points
     assert float(chip_near["x"]) + float(chip_near["width"]) < float(near["cx"]) - 4  # left of the dot
     assert float(chip_far["x"]) > float(far["cx"]) + 4  # room on the right: right of the dot
+
+
+# -- issue #13: the same layout as draw, CJK fonts, hover cards; issue #14: displays itself --------
+
+
+def test_to_html_is_a_str_that_displays_itself():
+    import json
+
+    frag = to_html(Image.new("RGB", (64, 48)), Result([Item("cat", box=(0.1, 0.1, 0.5, 0.5))]))
+    assert isinstance(frag, str)
+    assert frag._repr_html_() == str(frag) and str(frag).startswith('<div class="snb-overlay"')
+    assert len(repr(frag)) < 100 and "overlay" in repr(frag)  # not 80 kB of escaped markup in text/plain
+    assert ("<p>" + frag).endswith("</div>") and json.loads(json.dumps(frag)) == str(frag)
+
+
+def _font_faces(fragment: str) -> dict[str, bytes]:
+    faces = re.findall(r'@font-face\{font-family:"([^"]+)";src:url\(data:font/woff2;base64,([^)]+)\)', fragment)
+    return {family: base64.b64decode(data) for family, data in faces}
+
+
+def test_cjk_labels_carry_a_font_subset_with_only_their_glyphs():
+    from fontTools.ttLib import TTFont
+
+    res = Result([Item("猫 ねこ", box=(0.1, 0.1, 0.5, 0.5)), Item("dog", box=(0.6, 0.6, 0.9, 0.9))])
+    fragment = to_html(Image.new("RGB", (320, 240)), res)
+    faces = _font_faces(fragment)
+    assert len(faces) == 1  # one CJK face (kana: the Japanese one); Latin needs no embedding
+    (family, data), = faces.items()
+    font = TTFont(io.BytesIO(data))
+    cmap = set(font.getBestCmap())
+    assert {ord(c) for c in "猫ねこ"} <= cmap and len(cmap) <= 8  # the label's glyphs, not 65 000
+    assert len(data) < 20_000
+    doc = parse(fragment)
+    cjk_text = [a for t, a in doc.tags if t == "text" and family in a.get("font-family", "")]
+    assert cjk_text and all(a.get("class") == "snb-t" for a in cjk_text)
+    latin_only = to_html(Image.new("RGB", (320, 240)), Result([Item("dog", box=(0.1, 0.1, 0.5, 0.5))]))
+    assert "@font-face" not in latin_only
+
+
+def test_where_style_is_stripped_cjk_labels_fall_back_to_glyph_outlines():
+    res = Result([Item("猫猫 ねこ", box=(0.1, 0.3, 0.5, 0.7))])
+    fragment = to_html(Image.new("RGB", (320, 240)), res)
+    css = re.search(r"<style>(.*?)</style>", fragment, re.S).group(1)
+    assert ".snb-t{opacity:1}" in css and ".snb-g{display:none}" in css  # with the style: text, outlines hidden
+    stripped = re.sub(r"<style>.*?</style>", "", fragment, flags=re.S)
+    doc = parse(stripped)
+    chip_text = [a for t, a in doc.tags if t == "text" and a.get("class") == "snb-t"]
+    assert chip_text and all(a["opacity"] == "0" for a in chip_text)  # without it: the text is transparent ...
+    uses = [a for t, a in doc.tags if t == "use"]
+    paths = {a["id"]: a["d"] for t, a in doc.tags if t == "path" and "id" in a}
+    assert len(paths) == 3  # 猫, ね, こ: each outline defined once
+    assert all(a["href"].lstrip("#") in paths for a in uses)  # ... and the outlines are drawn
+    assert all(re.fullmatch(r"[MLHVQCTSZ0-9 \-]+", d) for d in paths.values())  # path data: commands and numbers only
+
+
+def test_hover_card_holds_the_full_label():
+    label = "This white marble-patterned countertop needs to be wiped clean of the spill. " * 3
+    res = Result([Item(label, box=(0.1, 0.1, 0.3, 0.3)), Item("knife", box=(0.5, 0.5, 0.7, 0.7))])
+    fragment = to_html(Image.new("RGB", (640, 480)), res)
+    card = re.search(r'<g class="snb-hovercard snb-k0" display="none"[^>]*>(.*?)</g>', fragment, re.S).group(1)
+    lines = re.findall(r"<text[^>]*>([^<]*)</text>", card)
+    assert " ".join(lines) == " ".join(label.split())  # the whole label, wrapped, nothing cut
+    css = re.search(r"<style>(.*?)</style>", fragment, re.S).group(1)
+    assert "svg:has(.snb-k0.snb-hov:hover) .snb-hovercard.snb-k0{display:inline}" in css
+    assert "…" not in fragment

@@ -40,11 +40,11 @@ def test_plot_draws_every_item_and_cjk_labels_have_glyphs():
         ax.figure.canvas.draw()
     missing = [str(w.message) for w in caught if "missing" in str(w.message).lower()]
     assert missing == []
-    assert len(ax.patches) == 2  # the two plain boxes
+    assert [p.get_gid() for p in ax.patches].count("snb-box") == 2  # the two plain boxes
     assert len(ax.images) == 2  # the photo + one box-local mask
-    texts = [t.get_text() for t in ax.texts]
-    assert {"猫 cat", "ねこ", "고양이", "dot", "cube"} <= set(texts)
-    assert any("sock" in t for t in texts)
+    # labels are vector glyph outlines (so they scale with the Axes like their chips), one patch per line
+    texts = {p.get_label() for p in ax.patches if (p.get_gid() or "").endswith("-text")}
+    assert {"猫 cat", "ねこ", "고양이", "dot", "cube", "sock"} <= texts
     plt.close(ax.figure)
 
 
@@ -81,8 +81,38 @@ def test_labels_near_the_edges_stay_inside_the_image(width, height):
     fig = ax.figure
     fig.canvas.draw()
     frame = ax.get_window_extent()
-    for text in ax.texts:
-        box = text.get_bbox_patch().get_window_extent()
-        assert frame.x0 - 1 <= box.x0 and box.x1 <= frame.x1 + 1, text.get_text()
-        assert frame.y0 - 1 <= box.y0 and box.y1 <= frame.y1 + 1, text.get_text()
+    chips = [p for p in ax.patches if p.get_gid() == "snb-chip"]
+    texts = [p for p in ax.patches if p.get_gid() == "snb-label-text"]
+    assert len(chips) == len(res) and len(texts) >= len(res)
+    for patch in chips + texts:
+        box = patch.get_window_extent()
+        assert frame.x0 - 1 <= box.x0 and box.x1 <= frame.x1 + 1, patch.get_label()
+        assert frame.y0 - 1 <= box.y0 and box.y1 <= frame.y1 + 1, patch.get_label()
     plt.close(fig)
+
+
+def test_figure_size_is_capped_whatever_the_picture_shape():
+    # Regression: a 3x2000 picture asked matplotlib for a 10 x 6667 inch figure (11.8 GiB at 100 dpi).
+    import matplotlib.pyplot as plt
+
+    from spatial_nb.plotting import figure_size
+
+    with pytest.warns(UserWarning, match="does not fit inside"):  # no room for a chip 3 pixels wide: legend beside
+        ax = plot(Image.new("RGB", (3, 2000)), Result([Item("pole", box=(0.0, 0.1, 1.0, 0.9))]))
+    width, height = ax.figure.get_size_inches()
+    assert width <= 10 and height <= 10 and width >= 1.5
+    ax.figure.canvas.draw()
+    plt.close(ax.figure)
+    assert figure_size(640, 480) == (10.0, 7.5) and figure_size(2000, 3) == (10.0, 1.5)
+
+
+def test_one_pixel_wide_mask_is_drawn_without_contouring():
+    # Regression: contour needs a 2x2 grid; a mask one pixel wide raised TypeError.
+    import matplotlib.pyplot as plt
+
+    thin = Item("wire", box=(0.5, 0.1, 0.51, 0.9), mask=np.full((40, 1), 255, np.uint8))
+    flat = Item("line", box=(0.1, 0.5, 0.9, 0.51), mask=np.full((1, 30), 255, np.uint8))
+    ax = plot(Image.new("RGB", (200, 100)), Result([thin, flat]))
+    ax.figure.canvas.draw()
+    assert len(ax.images) == 3  # the photo and both masks
+    plt.close(ax.figure)
