@@ -14,8 +14,9 @@ from typing import Any
 
 __all__ = ["Cleaner", "clean_text", "MAX_EXTRA_DEPTH", "NEEDS_CLEANING"]
 
-#: Values nested deeper than this inside an item's extra keys are replaced by None.
-MAX_EXTRA_DEPTH = 64
+#: Values nested deeper than this inside an item's extra keys are replaced by None (bounds the
+#: cleaner's recursion; ``json`` itself stops near 1000 levels).
+MAX_EXTRA_DEPTH = 400
 
 #: Cheap test on the raw answer: without a match nothing in it needs cleaning.
 NEEDS_CLEANING = re.compile(r"NaN|Infinity|\\u[dD][89a-fA-F][0-9a-fA-F]{2}|[\ud800-\udfff]")

@@ -1,27 +1,24 @@
-"""De-duplication of looping model output: same label and box IoU >= a threshold, in O(1) per item.
+"""De-duplication of looping model output: same label and box IoU >= a threshold, without a full scan.
 
 Two boxes with IoU >= t have widths (and heights) within a factor t of each other and centres
 closer than (1 - t) / t of the width (height). So kept boxes are filed in a grid per label and
-power-of-two size class, with cells as large as the class: a new box meets only the few cells
-that can hold a match, and the first kept match (lowest position) is the same one a full
-scan would find. Points and 3D boxes repeat only when identical (a dict lookup).
+power-of-two size class, with cells a quarter of the class size: a new box looks up the few
+cells that can hold a match (about 8) and compares with the boxes there, whose number is
+bounded by how many non-repeating boxes fit in a cell, not by the answer's length. The first
+kept match (lowest position) is the one a full scan finds. Points and 3D boxes repeat only
+when identical (a dict lookup).
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator
 
 from .geometry import box_iou
 
 __all__ = ["Deduper"]
 
 _SLACK = 1e-9  # widen the search bounds a hair so float rounding never hides a match
-
-
-def _classes(low: float, high: float) -> range:
-    """Power-of-two classes k (2**(k-1) <= size < 2**k) that sizes in [low, high] fall in."""
-    return range(math.frexp(low)[1], math.frexp(high)[1] + 1)
+_CELL_SHIFT = 2  # cells of size class k are 2**(k - 2) wide: a quarter of the class's sizes
 
 
 class Deduper:
@@ -56,38 +53,43 @@ class Deduper:
         if not (width > 0 and height > 0):
             return -1
         t = self.iou
+        reach = (1 - t) / t * (1 + _SLACK)
+        # Rounding of the centres is absolute (a few ulps of the coordinates), the rest relative.
+        cx, cy = x0 + width / 2, y0 + height / 2
+        rx = reach * width + 4 * math.ulp(abs(x0) + width)
+        ry = reach * height + 4 * math.ulp(abs(y0) + height)
+        low, high = t * (1 - _SLACK), (1 + _SLACK) / t
+        frexp, ldexp, floor = math.frexp, math.ldexp, math.floor
+        cells = self.cells
         best = -1
-        for key in self._candidate_keys(label, x0, y0, width, height, t):
-            bucket = self.cells.get(key)
-            if bucket is None:
-                continue
-            for kept, owner in bucket:
-                if best != -1 and owner > best:
-                    continue  # only an earlier kept box could change the answer
-                self.comparisons += 1
-                if box_iou(kept, box) >= t:
-                    best = owner
+        # Size class k holds sizes in [2**(k-1), 2**k): frexp's exponent.
+        for kw in range(frexp(width * low)[1], frexp(width * high)[1] + 1):
+            sx = _CELL_SHIFT - kw
+            xs = range(floor(ldexp(cx - rx, sx)), floor(ldexp(cx + rx, sx)) + 1)
+            for kh in range(frexp(height * low)[1], frexp(height * high)[1] + 1):
+                sy = _CELL_SHIFT - kh
+                ys = range(floor(ldexp(cy - ry, sy)), floor(ldexp(cy + ry, sy)) + 1)
+                for ix in xs:
+                    for iy in ys:
+                        bucket = cells.get((label, kw, kh, ix, iy))
+                        if bucket is None:
+                            continue
+                        for kept, owner in bucket:
+                            if best != -1 and owner > best:
+                                continue  # only an earlier kept box could change the answer
+                            self.comparisons += 1
+                            if box_iou(kept, box) >= t:
+                                best = owner
         if best != -1:
             return best
-        kw, kh = math.frexp(width)[1], math.frexp(height)[1]
-        key = (label, kw, kh, math.floor(math.ldexp(x0 + width / 2, -kw)), math.floor(math.ldexp(y0 + height / 2, -kh)))
-        self.cells.setdefault(key, []).append((box, position))
+        kw, kh = frexp(width)[1], frexp(height)[1]
+        key = (label, kw, kh, floor(ldexp(cx, _CELL_SHIFT - kw)), floor(ldexp(cy, _CELL_SHIFT - kh)))
+        bucket = cells.get(key)
+        if bucket is None:
+            cells[key] = [(box, position)]
+        else:
+            bucket.append((box, position))
         return -1
-
-    @staticmethod
-    def _candidate_keys(label: str, x0: float, y0: float, width: float, height: float, t: float) -> Iterator[tuple]:
-        cx, cy = x0 + width / 2, y0 + height / 2
-        reach_x = (1 - t) / t * width * (1 + _SLACK) + _SLACK
-        reach_y = (1 - t) / t * height * (1 + _SLACK) + _SLACK
-        kws = _classes(width * t * (1 - _SLACK), width / t * (1 + _SLACK))
-        khs = _classes(height * t * (1 - _SLACK), height / t * (1 + _SLACK))
-        for kw in kws:
-            ix0, ix1 = math.floor(math.ldexp(cx - reach_x, -kw)), math.floor(math.ldexp(cx + reach_x, -kw))
-            for kh in khs:
-                iy0, iy1 = math.floor(math.ldexp(cy - reach_y, -kh)), math.floor(math.ldexp(cy + reach_y, -kh))
-                for ix in range(ix0, ix1 + 1):
-                    for iy in range(iy0, iy1 + 1):
-                        yield (label, kw, kh, ix, iy)
 
     def check_exact(self, key: tuple, position: int) -> int:
         """Position of the kept item with the same ``key`` (label, kind, values), or -1 (then kept)."""

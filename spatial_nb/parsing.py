@@ -153,7 +153,7 @@ class _Builder:
         if "index" in extra:
             extra["model_index"] = extra.pop("index")
         extra["index"] = index
-        if self.clean:
+        if self.clean or (len(extra) > 1 and any(type(v) in (dict, list) for v in extra.values())):
             label, extra = self._cleaned(label, extra, index)
         if box3d is not None:
             box3d = tuple(float(v) for v in box3d)
