@@ -11,11 +11,11 @@ incrementally for streamed answers.
 from __future__ import annotations
 
 import codecs
-import json
 import math
 from typing import Any
 
 from . import _jsonscan
+from ._answertext import NOTHING, coerce, read_response
 from ._itemlists import GEOMETRY_KEYS, entries_of, find_entries, is_item_like
 from ._notes import Notes, short
 from ._sanitize import MAX_EXTRA_DEPTH, NEEDS_CLEANING, Cleaner, clean_text
@@ -308,71 +308,6 @@ def _find_entries(text: str, notes: Notes) -> tuple[list, str]:
     return find_entries(text, notes)
 
 
-# -- public API ----------------------------------------------------------------------------------
-def _read_response(obj: Any) -> tuple[str | None, str | None, list[str]]:
-    """Text of a google.genai response (or any object with ``.text``), its finish reason, warnings."""
-    warnings: list[str] = []
-    text = None
-    try:
-        text = obj.text
-    except Exception as exc:  # the SDK's .text may raise on odd responses
-        warnings.append(f"reading response.text failed ({type(exc).__name__}); read the text parts directly")
-    finish = None
-    candidates = getattr(obj, "candidates", None) or []
-    try:
-        if candidates:
-            fr = getattr(candidates[0], "finish_reason", None)
-            if fr is not None:
-                finish = getattr(fr, "name", None) or str(fr)
-        if text is None and candidates:
-            content = getattr(candidates[0], "content", None)
-            parts = getattr(content, "parts", None) or []
-            texts = [p.text for p in parts if isinstance(getattr(p, "text", None), str) and not getattr(p, "thought", False)]
-            text = "".join(texts) if texts else None
-    except Exception:  # pragma: no cover - defensive against foreign objects
-        pass
-    if text is None:
-        why = f"finish reason {finish}" if finish else None
-        feedback = getattr(obj, "prompt_feedback", None)
-        block = getattr(feedback, "block_reason", None) if feedback is not None else None
-        if block is not None:
-            why = f"the prompt was blocked: {getattr(block, 'name', None) or block}"
-        warnings.append(f"the response had no text ({why or 'no candidates'}); nothing to parse")
-    elif not isinstance(text, str):
-        text = str(text)
-    return text, finish, warnings
-
-
-def _coerce(answer: Any) -> tuple[str, Any, str | None, list[str]]:
-    """Answer of any accepted type -> (text, decoded JSON or _NOTHING, finish_reason, warnings)."""
-    if isinstance(answer, str):
-        return answer, _NOTHING, None, []
-    if answer is None:
-        return "", _NOTHING, None, ["there was no answer to parse (got None)"]
-    if isinstance(answer, (bytes, bytearray, memoryview)):
-        raw = bytes(answer)
-        text = raw.decode("utf-8-sig", errors="replace")
-        warnings = []
-        if "\ufffd" in text and "\ufffd".encode() not in raw:
-            warnings.append("the answer was not valid UTF-8; undecodable bytes were replaced by \ufffd")
-        return text, _NOTHING, None, warnings
-    if isinstance(answer, (dict, list)):
-        try:
-            text = json.dumps(answer, ensure_ascii=False, default=repr)
-        except (TypeError, ValueError, RecursionError):
-            text = ""
-        return text, answer, None, []
-    if hasattr(answer, "text") or hasattr(answer, "candidates"):
-        text, finish, warnings = _read_response(answer)
-        return text or "", _NOTHING, finish, warnings
-    return "", _NOTHING, None, [
-        f"cannot read an answer of type {type(answer).__name__}; pass the model's text, bytes, "
-        "decoded JSON or a google.genai response"
-    ]
-
-_NOTHING = object()
-
-
 def _new_notes() -> Notes:
     return Notes(budget=MAX_TOTAL_MASK_PIXELS, iou=DEDUPE_IOU)
 
@@ -380,10 +315,10 @@ def _new_notes() -> Notes:
 def _parse(answer: Any, mask_memo: dict[str, MaskOutcome] | None = None) -> Result:
     if isinstance(answer, Result):
         return answer
-    text, decoded, finish, warnings = _coerce(answer)
+    text, decoded, finish, warnings = coerce(answer)
     notes = _new_notes()
     builder = _Builder(notes, mask_memo, clean=NEEDS_CLEANING.search(text) is not None)
-    if decoded is not _NOTHING:
+    if decoded is not NOTHING:
         entries, reason = entries_of(decoded, notes)
         entries = entries or []
     else:
@@ -404,7 +339,7 @@ def _parse(answer: Any, mask_memo: dict[str, MaskOutcome] | None = None) -> Resu
                   "U+FFFD in raw_text so the result can be saved")
     warnings.extend(notes.sentences())
     # A valid empty list means "nothing found"; anything else that yields no item is news.
-    if not items and (entries or reason) and (text.strip() or decoded is not _NOTHING):
+    if not items and (entries or reason) and (text.strip() or decoded is not NOTHING):
         if entries:
             reason = "no entry had a usable label and geometry"
         snippet = " ".join(text.strip()[:80].split())
@@ -489,7 +424,7 @@ class StreamParser:
         if isinstance(chunk, (bytes, bytearray, memoryview)):
             chunk = self._decoder.decode(bytes(chunk))
         elif not isinstance(chunk, str):
-            chunk, _, _ = _read_response(chunk) if hasattr(chunk, "text") else (None, None, [])
+            chunk, _, _ = read_response(chunk) if hasattr(chunk, "text") else (None, None, [])
             if not chunk:
                 return []
         if not chunk:
