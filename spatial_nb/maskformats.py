@@ -133,10 +133,6 @@ def _decode_string(value: str, max_pixels: int) -> MaskOutcome:
     return MaskOutcome(mask=mask)
 
 
-def _is_pair(v: Any) -> bool:
-    return isinstance(v, list) and len(v) == 2 and _is_number(v[0]) and _is_number(v[1])
-
-
 def _is_binary(v: Any) -> bool:
     return isinstance(v, bool) or (isinstance(v, int) and v in (0, 1))
 
@@ -148,8 +144,7 @@ def _decode_list(value: list, max_pixels: int) -> MaskOutcome:
     # Polygon shapes: pairs that are not a 0/1 grid, x-y objects, a list of rings.
     if isinstance(first, dict) or (
         len(value) >= 3
-        and _is_pair(first)
-        and all(_is_pair(p) for p in value)
+        and all(isinstance(p, list) and len(p) == 2 for p in value)
         and not all(_is_binary(c) for p in value for c in p)
     ):
         return _from_polygon(value)
