@@ -18,7 +18,8 @@ from ._notes import Notes, plural, short
 __all__ = ["ITEM_KEYS", "GEOMETRY_KEYS", "is_item_like", "entries_of", "find_entries"]
 
 GEOMETRY_KEYS = ("box_2d", "point", "box_3d", "mask", "polygon")
-ITEM_KEYS = frozenset(GEOMETRY_KEYS) | {"label", "in_frame"}
+_GEOMETRY = frozenset(GEOMETRY_KEYS)
+ITEM_KEYS = _GEOMETRY | {"label", "in_frame"}
 _MAX_WRAPPER_DEPTH = 4
 
 # Where JSON plausibly starts: a bracket followed by an object, list, string or end of list.
@@ -31,6 +32,9 @@ def is_item_like(d: Any) -> bool:
 
 def _item_list(value: list, depth: int) -> list | None:
     """``value`` flattened (nested lists and wrapper objects opened) when it holds any item, else None."""
+    geometry = _GEOMETRY
+    if value and all(type(v) is dict and not geometry.isdisjoint(v) for v in value):
+        return value  # the usual answer: every entry an item with geometry
     out: list = []
     found = False
     for v in value:
@@ -55,7 +59,7 @@ def _item_list(value: list, depth: int) -> list | None:
 
 def _is_wrapper(d: dict) -> bool:
     """An object that may hold items and has no geometry of its own (``{"label": .., "objects": [..]}``)."""
-    if any(k in d for k in GEOMETRY_KEYS) or d.get("in_frame") is False:
+    if not _GEOMETRY.isdisjoint(d) or d.get("in_frame") is False:
         return False
     return any(type(v) in (list, dict) for v in d.values())
 

@@ -12,15 +12,33 @@ import math
 import re
 from typing import Any
 
-__all__ = ["Cleaner", "clean_text", "MAX_EXTRA_DEPTH", "NEEDS_CLEANING"]
+__all__ = ["Cleaner", "clean_text", "is_clean", "MAX_EXTRA_DEPTH"]
 
 #: Values nested deeper than this inside an item's extra keys are replaced by None (bounds the
 #: cleaner's recursion; ``json`` itself stops near 1000 levels).
 MAX_EXTRA_DEPTH = 400
 
-#: Cheap test on the raw answer: without a match nothing in it needs cleaning.
-NEEDS_CLEANING = re.compile(r"NaN|Infinity|\\u[dD][89a-fA-F][0-9a-fA-F]{2}|[\ud800-\udfff]")
 _SURROGATE = re.compile(r"[\ud800-\udfff]")
+
+
+def is_clean(label: str, extra: dict) -> bool:
+    """True when an item's label and extra values need no :class:`Cleaner` (the usual case; cheap:
+    ASCII strings are skipped without a search). Nested values are always walked."""
+    if not label.isascii() and _SURROGATE.search(label):
+        return False
+    for key, value in extra.items():
+        t = type(value)
+        if t is float:
+            if value - value != 0.0:  # NaN or +-Infinity
+                return False
+        elif t is str:
+            if not value.isascii() and _SURROGATE.search(value):
+                return False
+        elif t is dict or t is list:
+            return False
+        if type(key) is str and not key.isascii() and _SURROGATE.search(key):
+            return False
+    return True
 
 
 def clean_text(text: str) -> str:
@@ -29,7 +47,7 @@ def clean_text(text: str) -> str:
     >>> clean_text("a\\ud800b"), clean_text("\\ud83d\\ude00")
     ('a\ufffdb', '😀')
     """
-    if _SURROGATE.search(text) is None:
+    if text.isascii() or _SURROGATE.search(text) is None:
         return text
     return text.encode("utf-16-le", "surrogatepass").decode("utf-16-le", "replace")
 

@@ -1,7 +1,8 @@
 """De-duplication of looping model output: same label and box IoU >= a threshold, without a full scan.
 
 Two boxes with IoU >= t have widths (and heights) within a factor t of each other and centres
-closer than (1 - t) / t of the width (height). So kept boxes are filed in a grid per label and
+closer than (1 - t) / t of the width (height). A label's first few boxes are compared one by
+one (cheapest for ordinary answers); past that, kept boxes are filed in a grid per label and
 power-of-two size class, with cells a quarter of the class size: a new box looks up the few
 cells that can hold a match (about 8) and compares with the boxes there, whose number is
 bounded by how many non-repeating boxes fit in a cell, not by the answer's length. The first
@@ -19,6 +20,7 @@ __all__ = ["Deduper"]
 
 _SLACK = 1e-9  # widen the search bounds a hair so float rounding never hides a match
 _CELL_SHIFT = 2  # cells of size class k are 2**(k - 2) wide: a quarter of the class's sizes
+_SMALL = 8  # a label's kept boxes are scanned one by one up to this many, then filed in the grid
 
 
 class Deduper:
@@ -33,13 +35,14 @@ class Deduper:
         (-1, 0)
     """
 
-    __slots__ = ("iou", "cells", "exact", "comparisons")
+    __slots__ = ("iou", "cells", "small", "exact", "comparisons")
 
     def __init__(self, iou: float) -> None:
         if not 0 < iou <= 1:
             raise ValueError(f"iou must be in (0, 1], got {iou}")
         self.iou = iou
         self.cells: dict[tuple, list[tuple[tuple[float, float, float, float], int]]] = {}
+        self.small: dict[str, list | None] = {}  # label -> kept (box, position) while few; None: in the grid
         self.exact: dict[tuple, int] = {}
         self.comparisons = 0  # IoU computations so far (a work counter the tests read)
 
@@ -53,6 +56,22 @@ class Deduper:
         if not (width > 0 and height > 0):
             return -1
         t = self.iou
+        group = self.small.get(label, ())
+        if group is not None:  # few kept boxes with this label: scan them in order
+            for kept, owner in group:
+                self.comparisons += 1
+                if box_iou(kept, box) >= t:
+                    return owner
+            if not group:
+                self.small[label] = [(box, position)]
+            elif len(group) < _SMALL:
+                group.append((box, position))
+            else:
+                for kept, owner in group:
+                    self._file(label, kept, owner)
+                self._file(label, box, position)
+                self.small[label] = None
+            return -1
         reach = (1 - t) / t * (1 + _SLACK)
         # Rounding of the centres is absolute (a few ulps of the coordinates), the rest relative.
         cx, cy = x0 + width / 2, y0 + height / 2
@@ -82,14 +101,22 @@ class Deduper:
                                 best = owner
         if best != -1:
             return best
-        kw, kh = frexp(width)[1], frexp(height)[1]
-        key = (label, kw, kh, floor(ldexp(cx, _CELL_SHIFT - kw)), floor(ldexp(cy, _CELL_SHIFT - kh)))
-        bucket = cells.get(key)
+        self._file(label, box, position)
+        return -1
+
+    def _file(self, label: str, box: tuple[float, float, float, float], position: int) -> None:
+        x0, y0, x1, y1 = box
+        width, height = x1 - x0, y1 - y0
+        if not (width > 0 and height > 0):
+            return  # zero area: matches nothing, so never needs finding
+        kw, kh = math.frexp(width)[1], math.frexp(height)[1]
+        key = (label, kw, kh, math.floor(math.ldexp(x0 + width / 2, _CELL_SHIFT - kw)),
+               math.floor(math.ldexp(y0 + height / 2, _CELL_SHIFT - kh)))
+        bucket = self.cells.get(key)
         if bucket is None:
-            cells[key] = [(box, position)]
+            self.cells[key] = [(box, position)]
         else:
             bucket.append((box, position))
-        return -1
 
     def check_exact(self, key: tuple, position: int) -> int:
         """Position of the kept item with the same ``key`` (label, kind, values), or -1 (then kept)."""

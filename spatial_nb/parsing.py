@@ -18,7 +18,7 @@ from . import _jsonscan
 from ._answertext import NOTHING, coerce, read_response
 from ._itemlists import GEOMETRY_KEYS, entries_of, find_entries, is_item_like
 from ._notes import Notes, short
-from ._sanitize import MAX_EXTRA_DEPTH, NEEDS_CLEANING, Cleaner, clean_text
+from ._sanitize import MAX_EXTRA_DEPTH, Cleaner, clean_text, is_clean
 from .dedupe import Deduper
 from .geometry import GEMINI_SCALE, box_iou, box_to_pixels
 from .maskformats import SEG_TOKENS, MaskOutcome, read_mask_value
@@ -85,12 +85,11 @@ def _union(a: tuple[float, ...], b: tuple[float, ...]) -> tuple[float, float, fl
 class _Builder:
     """Turns raw item dicts into Items (validating, converting, decoding masks, cleaning) and dedupes."""
 
-    def __init__(self, notes: Notes, mask_memo: dict[str, MaskOutcome] | None = None, clean: bool = True) -> None:
+    def __init__(self, notes: Notes, mask_memo: dict[str, MaskOutcome] | None = None) -> None:
         self.notes = notes
         self.mask_memo: dict[str, MaskOutcome] = {} if mask_memo is None else mask_memo
         self.mask_pixels = 0
         self.dedupe = Deduper(DEDUPE_IOU)
-        self.clean = clean
         self.cleaner = Cleaner()
 
     # One entry of the model's list -> Item, or None (skipped; a note says why).
@@ -146,15 +145,15 @@ class _Builder:
                     break
         if off_frame and p is not None:
             extra["point"] = p  # what the model sent for an off-frame entry, unconverted
-        if rings is not None:
-            extra["polygon"] = rings  # normalized [x, y] rings: export writes COCO segmentation from them
-        elif unread_polygon is not None:
+        if unread_polygon is not None:
             extra["polygon"] = unread_polygon  # as the model sent it (a mask was read from "mask")
         if "index" in extra:
             extra["model_index"] = extra.pop("index")
-        extra["index"] = index
-        if self.clean or (len(extra) > 1 and any(type(v) in (dict, list) for v in extra.values())):
+        if not is_clean(label, extra):
             label, extra = self._cleaned(label, extra, index)
+        if rings is not None:
+            extra["polygon"] = rings  # normalized [x, y] rings: export writes COCO segmentation from them
+        extra["index"] = index
         if box3d is not None:
             box3d = tuple(float(v) for v in box3d)
         return Item._trusted(label, box, point, box3d, mask, extra)
@@ -317,7 +316,7 @@ def _parse(answer: Any, mask_memo: dict[str, MaskOutcome] | None = None) -> Resu
         return answer
     text, decoded, finish, warnings = coerce(answer)
     notes = _new_notes()
-    builder = _Builder(notes, mask_memo, clean=NEEDS_CLEANING.search(text) is not None)
+    builder = _Builder(notes, mask_memo)
     if decoded is not NOTHING:
         entries, reason = entries_of(decoded, notes)
         entries = entries or []
@@ -451,7 +450,6 @@ class StreamParser:
             return
         index = self._index
         self._index += 1
-        self._builder.clean = NEEDS_CLEANING.search(self._text, start, end) is not None
         item = self._builder.build(value, index)
         if item is None:
             return

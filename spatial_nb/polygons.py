@@ -209,7 +209,7 @@ def fill_even_odd(rings_px: list[np.ndarray], width: int, height: int) -> np.nda
     total = int(counts.sum())
     if total > width * height + _MAX_EXTRA_CROSSINGS:
         raise PolygonError(f"a polygon too complex to fill ({total:,} edge crossings for {width}x{height} pixels)")
-    toggles = np.zeros((height, width + 1), dtype=bool)
+    toggles = np.zeros((height, width + 1), dtype=np.uint8)  # 0/1: xor-accumulated along rows
     if total:
         edge = np.repeat(np.arange(len(counts)), counts)
         first = np.cumsum(counts) - counts
@@ -218,8 +218,8 @@ def fill_even_odd(rings_px: list[np.ndarray], width: int, height: int) -> np.nda
         x = x0[edge] + (centre - y0[edge]) * ((x1 - x0) / (y1 - y0))[edge]
         cols = np.clip(np.ceil(x - 0.5), 0, width).astype(np.int64)
         flat, n = np.unique(rows * (width + 1) + cols, return_counts=True)
-        toggles.reshape(-1)[flat[(n & 1) == 1]] = True
-    return np.logical_xor.accumulate(toggles, axis=1)[:, :width]
+        toggles.reshape(-1)[flat[(n & 1) == 1]] = 1
+    return np.bitwise_xor.accumulate(toggles, axis=1)[:, :width].view(bool)
 
 
 def polygon_mask(rings: Rings, width: int, height: int) -> np.ndarray:
