@@ -233,3 +233,13 @@ def test_polygon_mask_is_the_reference_at_4k():
     poly = [[rng.randint(0, 1000), rng.randint(0, 1000)] for _ in range(12)]
     rings = read_polygon(poly).rings
     assert np.array_equal(polygon_mask(rings, 3840, 2160), reference([poly], 3840, 2160))
+
+
+def test_to_gemini_writes_the_polygon_back_in_the_models_form():
+    res = parse(json.dumps([{"box_2d": gemini_box(FORUM), "mask": FORUM, "label": "k", "confidence": 0.5},
+                            {"mask": [SQUARE, HOLE], "label": "frame"}]))
+    out = res.to_gemini()
+    assert out[0] == {"box_2d": gemini_box(FORUM), "mask": FORUM, "label": "k", "confidence": 0.5}
+    assert out[1]["mask"] == [SQUARE, HOLE] and "polygon" not in out[1]
+    again = parse(res.to_gemini_json())
+    assert again.warnings == [] and again == res
