@@ -216,21 +216,22 @@ def wild_answers(draw):
     dump = lambda v: json.dumps(v, ensure_ascii=ascii_only)  # noqa: E731 - NaN/Infinity stay as Python writes them
     shape = draw(st.sampled_from(["list", "wrapper", "values", "fences", "truncated"]))
     if shape == "list":
-        return dump(items)
+        return dump(items), len(items)
     if shape == "wrapper":
-        return dump({"boxes": items, "note": draw(wild_text)})
+        return dump({"boxes": items, "note": draw(wild_text)}), len(items)
     if shape == "values":
-        return "\n".join(dump(it) for it in items)
+        return "\n".join(dump(it) for it in items), len(items)
     if shape == "fences":
         half = len(items) // 2
-        return f"```json\n{dump(items[:half])}\n```\n{draw(wild_text)}\n```json\n{dump(items[half:])}\n```"
+        prose = draw(wild_text.filter(lambda t: "`" not in t))
+        return f"```json\n{dump(items[:half])}\n```\n{prose}\n```json\n{dump(items[half:])}\n```", len(items)
     text = dump(items)
-    return text[: draw(st.integers(0, len(text)))]
+    return text[: draw(st.integers(0, len(text)))], None  # how many items survive a cut is another test's job
 
 
 @settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(wild_answers())
-def test_every_parsed_result_round_trips_and_draws(text):
+def test_every_parsed_result_round_trips_and_draws(answer):
     import warnings
 
     from PIL import Image
@@ -238,7 +239,10 @@ def test_every_parsed_result_round_trips_and_draws(text):
     import spatial_nb as snb
     from spatial_nb import Result
 
+    text, sent = answer
     res = parse(text)
+    if sent is not None and len(res) < sent:
+        assert res.warnings, "items were dropped without a warning"
     saved = res.to_json()  # strict JSON: raises on NaN
     saved.encode("utf-8")  # valid Unicode: raises on lone surrogates
     assert Result.from_json(saved) == res
