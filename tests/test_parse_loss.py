@@ -131,3 +131,16 @@ def test_streamed_items_are_cleaned_like_parse():
     (item,) = sp.feed(text)
     assert item == parse(text)[0]
     assert item.label == "a\ufffd" and item.extra["confidence"] is None
+
+
+# -- item 2: wrapper keys keep every item and its confidence ------------------------------------------
+@pytest.mark.parametrize(
+    "key",
+    ["boxes", "objects", "detections", "items", "results", "predictions", "bounding_boxes", "masks",
+     "segmentations", "points", "annotations"],
+)
+def test_wrapper_keys_keep_items_and_confidence(key):
+    items = [dict(A, confidence=0.91), dict(B, confidence=0.42), dict(C, confidence=0.5)]
+    res = parse(fence({key: items}))
+    assert res.labels == ["a", "b", "c"] and res.warnings == []
+    assert [it.extra["confidence"] for it in res] == [0.91, 0.42, 0.5]
