@@ -2,7 +2,7 @@
 
 Gemini 2.5 sends a base64 PNG probability map covering only the box (with or without the
 ``data:image/png;base64,`` prefix), and lately often ``<start_of_mask><seg_..>`` tokens that
-only the model can decode. Gemini 3.5+ / Robotics-ER send a polygon of ``[x, y]`` points over
+only the model can decode (forum thread discuss.ai.google.dev/t/146559, read 2026-12-03). Gemini 3.5+ / Robotics-ER send a polygon of ``[x, y]`` points over
 the whole image (see :mod:`spatial_nb.polygons`). Boolean / 0-1 grids also occur. Everything
 decodable is returned; everything else gets a phrase naming the format, never silence.
 """

@@ -1,8 +1,9 @@
 """Polygon masks: read the model's ``[x, y]`` points, fill them even-odd, and place them in a box.
 
 Gemini 3.5+ and Robotics-ER send a mask as a polygon of ``[x, y]`` points, 0-1000 over the
-whole image (Google developer forum, "Image Understanding and Segmentation Mask Support";
-supervision 0.31.2's ``from_google_gemini_3_6`` reads the same; stored copies read 2026-12-03).
+whole image (Google AI developer forum thread "Image Understanding and Segmentation Mask
+Support", discuss.ai.google.dev/t/146559, and supervision 0.31.2's ``from_google_gemini_3_6``;
+both read 2026-12-03).
 Polygons are kept normalized (resolution-free) and rasterized with one exact rule: a pixel is
 inside when its centre is, by the even-odd rule over all rings (so rings can be parts or holes).
 The box-local map is rasterized on the pixel grid of a 3840x2160 frame, so a 4K mask is exact.
