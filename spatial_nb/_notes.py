@@ -72,6 +72,12 @@ def _sentence(kind: Any, n: int, index: int | None, detail: Any, context: dict[s
         return (f"{plural(n, 'mask')} came as <start_of_mask><seg_..> segmentation tokens, a format only the "
                 f"model itself can decode{first}); kept the {'box' if n == 1 else 'boxes'} without a mask. "
                 f"{_mask_models()}")
+    if name == "mask_alt":
+        return (f"{plural(n, 'item')} had a mask that could not be decoded ({kind[1]}) next to one that "
+                f"could{first}); the readable one was used")
+    if name == "png_without_box":
+        return (f"{plural(n, 'item')} had both a box-local mask and a polygon but no box_2d to place the "
+                f"box-local one in{first}); the polygon was used")
     if name == "mask_no_box":
         return f"{plural(n, 'mask')} came without a box_2d to place {'it' if n == 1 else 'them'} in{first}); kept without a mask"
     if name == "mask_budget":

@@ -238,9 +238,10 @@ class _Builder:
                 notes.add("seg_tokens" if problem == SEG_TOKENS else ("mask", problem), index)
             return box, None, None, unread_polygon
         if problems:
-            notes.add(f"an item had a mask that could not be read ({problems[0]}) next to one that could "
-                      f"(item {index}); the readable one was used")
-        if rings is not None:
+            notes.add(("mask_alt", problems[0]), index)
+        if rings is not None and (local is None or box is None):  # the polygon gives the mask
+            if local is not None:
+                notes.add("png_without_box", index)
             bounds = polygon_bounds(rings)
             if box is not None:
                 iou = box_iou(box, bounds)
@@ -253,19 +254,18 @@ class _Builder:
                         rings, bounds = swapped, swapped_bounds
                     else:
                         notes.add("polygon_box", index, iou)
-                box = _union(box, bounds)
+                box = _union(box, bounds)  # the box-local map never clips the polygon
             else:
                 box = bounds
-            if local is None:
-                return box, self._rasterize(rings, box, index), rings, None
-        if local is not None:
-            if box is None:
-                notes.add("mask_no_box", index)
-                return box, None, rings, None
-            if self.mask_pixels + local.size > MAX_TOTAL_MASK_PIXELS:
-                notes.add("mask_budget", index)
-                return box, None, rings, None
-            self.mask_pixels += local.size
+            return box, self._rasterize(rings, box, index), rings, None
+        # A PNG / grid covering box_2d (a polygon next to it is kept in extra, not used).
+        if box is None:
+            notes.add("mask_no_box", index)
+            return box, None, rings, None
+        if self.mask_pixels + local.size > MAX_TOTAL_MASK_PIXELS:
+            notes.add("mask_budget", index)
+            return box, None, rings, None
+        self.mask_pixels += local.size
         return box, local, rings, unread_polygon
 
     def _rasterize(self, rings, box, index: int):

@@ -243,3 +243,28 @@ def test_to_gemini_writes_the_polygon_back_in_the_models_form():
     assert out[1]["mask"] == [SQUARE, HOLE] and "polygon" not in out[1]
     again = parse(res.to_gemini_json())
     assert again.warnings == [] and again.items == res.items  # same boxes, masks, rings and extra
+
+
+@pytest.mark.parametrize(
+    "raw, mask_shape, warning",
+    [
+        # a PNG for box_2d and a polygon: the PNG covers box_2d, the polygon is kept for export
+        ({"box_2d": [400, 300, 550, 420], "mask": "PNG", "polygon": FORUM}, (8, 8), None),
+        # no box_2d to place the PNG in: the polygon gives box and mask
+        ({"mask": "PNG", "polygon": FORUM}, (265, 319), "the polygon was used"),
+        # unreadable tokens next to a polygon: the polygon is used, the tokens reported
+        ({"box_2d": gemini_box(FORUM), "mask": "<seg_1><seg_2>", "polygon": FORUM}, (265, 319), "the readable one was used"),
+    ],
+)
+def test_a_mask_and_a_polygon_together(raw, mask_shape, warning):
+    from spatial_nb.masks import encode_png_mask
+
+    raw = {k: (encode_png_mask(np.full((8, 8), 255, np.uint8)) if v == "PNG" else v) for k, v in raw.items()}
+    res = parse([{"label": "x", **raw}])
+    it = res[0]
+    assert it.mask.shape == mask_shape
+    assert it.extra["polygon"][0][0] == [0.325, 0.411]
+    if warning is None:
+        assert res.warnings == []
+    else:
+        assert len(res.warnings) == 1 and warning in res.warnings[0], res.warnings
