@@ -214,7 +214,14 @@ def wild_answers(draw):
     items = draw(st.lists(wild_items(), max_size=6))
     ascii_only = draw(st.booleans())
     dump = lambda v: json.dumps(v, ensure_ascii=ascii_only)  # noqa: E731 - NaN/Infinity stay as Python writes them
-    shape = draw(st.sampled_from(["list", "wrapper", "values", "fences", "truncated"]))
+    shape = draw(st.sampled_from(["list", "wrapper", "values", "commas", "empty_then", "wrappers", "fences",
+                                  "truncated"]))
+    if shape == "commas":
+        return ", ".join(dump(it) for it in items), len(items)
+    if shape == "empty_then":
+        return "[]\n" + dump(items), len(items)
+    if shape == "wrappers":
+        return dump([{"boxes": [it]} for it in items]), len(items)
     if shape == "list":
         return dump(items), len(items)
     if shape == "wrapper":
