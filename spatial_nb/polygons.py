@@ -202,8 +202,10 @@ def fill_even_odd(rings_px: list[np.ndarray], width: int, height: int) -> np.nda
         edges.append(np.hstack([a, np.roll(a, -1, axis=0)]))
     e = np.vstack(edges) if edges else np.zeros((0, 4))
     e = e[e[:, 1] != e[:, 3]]
+    down = e[:, 1] > e[:, 3]
+    e[down] = e[down][:, [2, 3, 0, 1]]  # every edge from its upper end: an edge and its reverse cross identically
     x0, y0, x1, y1 = e[:, 0], e[:, 1], e[:, 2], e[:, 3]
-    y_low, y_high = np.minimum(y0, y1), np.maximum(y0, y1)
+    y_low, y_high = y0, y1
     row_start = np.clip(np.ceil(y_low - 0.5), 0, height).astype(np.int64)
     row_end = np.clip(np.ceil(y_high - 0.5), 0, height).astype(np.int64)
     counts = np.maximum(row_end - row_start, 0)
@@ -216,7 +218,7 @@ def fill_even_odd(rings_px: list[np.ndarray], width: int, height: int) -> np.nda
         first = np.cumsum(counts) - counts
         rows = row_start[edge] + (np.arange(total) - first[edge])
         centre = rows + 0.5
-        x = x0[edge] + (centre - y0[edge]) * ((x1 - x0) / (y1 - y0))[edge]
+        x = x0[edge] + (centre - y0[edge]) * (x1 - x0)[edge] / (y1 - y0)[edge]
         cols = np.clip(np.ceil(x - 0.5), 0, width).astype(np.int64)
         flat, n = np.unique(rows * (width + 1) + cols, return_counts=True)
         toggles.reshape(-1)[flat[(n & 1) == 1]] = 1

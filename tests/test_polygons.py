@@ -36,12 +36,16 @@ def reference(rings_xy: list, width: int, height: int, scale: float = 1000.0) ->
     allp = np.vstack(pts)
     c0, c1 = max(int(allp[:, 0].min()) - 2, 0), min(int(allp[:, 0].max()) + 3, width)
     r0, r1 = max(int(allp[:, 1].min()) - 2, 0), min(int(allp[:, 1].max()) + 3, height)
+    if c1 <= c0 or r1 <= r0:
+        return inside  # wholly outside the frame
     ys, xs = np.mgrid[r0:r1, c0:c1] + 0.5
     sub = np.zeros(ys.shape, dtype=bool)
     for ring in pts:
         for (ax, ay), (bx, by) in zip(ring, np.roll(ring, -1, axis=0)):
             if ay == by:
                 continue
+            if ay > by:  # the same crossing whichever way the edge runs (coincident edges cancel)
+                ax, ay, bx, by = bx, by, ax, ay
             spans = (np.minimum(ay, by) <= ys) & (ys < np.maximum(ay, by))
             x_cross = ax + (ys - ay) * (bx - ax) / (by - ay)
             sub ^= spans & (xs >= x_cross)
