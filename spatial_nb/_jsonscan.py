@@ -22,6 +22,8 @@ __all__ = [
     "Scanner",
     "Salvage",
     "find_fenced",
+    "next_fence",
+    "next_fence_close",
     "loads_or_none",
     "salvage_objects",
 ]
@@ -88,6 +90,27 @@ def find_fenced(text: str) -> tuple[str, bool, bool]:
     if close is None:
         return text[start:], True, False
     return text[start : close.start()], True, True
+
+
+def next_fence(text: str, pos: int) -> tuple[int, int, int, int] | None:
+    """The next Markdown code block at or after ``pos``.
+
+    Returns ``(open_start, body_start, close_start, close_end)``; an unclosed block (an answer
+    cut off before its closing fence) ends at the end of the text. None when no fence follows.
+    """
+    m = _FENCE_OPEN.search(text, pos)
+    if m is None:
+        return None
+    close = _FENCE_CLOSE.search(text, m.end())
+    if close is None:
+        return m.start(), m.end(), len(text), len(text)
+    return m.start(), m.end(), close.start(), close.end()
+
+
+def next_fence_close(text: str, pos: int) -> tuple[int, int]:
+    """``(start, end)`` of the first closing fence at or after ``pos`` (the text's end if none)."""
+    close = _FENCE_CLOSE.search(text, pos)
+    return (close.start(), close.end()) if close else (len(text), len(text))
 
 
 class Scanner:

@@ -1,7 +1,7 @@
 """Draw a Result onto a picture with Pillow: boxes, label chips, masks, points, 3D wireframes.
 
-``draw`` returns a NEW upright RGB image of the input's size (larger only when the legend is
-outside); coordinates follow the shared pixel rule (``round(fraction * size)``, half-open
+``draw`` returns a NEW upright RGB image of the input's size (larger only with
+``legend="outside"``); coordinates follow the shared pixel rule (``round(fraction * size)``, half-open
 boxes). Labels come from the one layout of :mod:`spatial_nb.labels` (no chip overlaps another,
 long labels wrap, a crowded picture gets numbered tags and a legend). Speed comes from doing
 everything inside each item's box in Pillow's C code (see ``_maskpaint``) and from a glyph
@@ -333,7 +333,7 @@ def draw(image: Any, result: Iterable[Any], **style: Any) -> Image.Image:
 
     Returns:
         A new RGB ``PIL.Image`` of the upright input's size (taller or wider only with
-        ``legend="outside"``, or when a legend cannot fit inside: then a warning says so).
+        ``legend="outside"``; a legend too big for the picture is cut at its edges, with a warning).
         :func:`spatial_nb.label_boxes` tells where every label went.
 
     Warns:

@@ -3,16 +3,18 @@
 Gemini's labels are free text, datasets need class ids: :class:`LabelMap` maps labels to ids
 (user mapping, list of class names, or the sorted set of labels seen) by case-insensitive exact
 match, with an explicit policy for labels it does not know ("drop" and count, or "error").
-Pixels follow the project rule (round(fraction x size), half-open boxes), so an exported box
-lands on the same pixels the drawing helpers use. pycocotools and supervision are optional:
-without pycocotools masks are written as polygons (traced with matplotlib's contourpy) and
-``to_supervision`` explains what to install.
+Pixels follow the project rule (round(fraction x size), half-open boxes). Nothing is lost
+quietly: COCO is strict JSON, an unreadable image is skipped with a summary line (an
+:class:`ExportWarning`), YOLO label files and class names are made unique and one-line with
+mapping files. Segmentation comes from the model's polygon when it sent one (:mod:`.cocomasks`).
 """
 
 from __future__ import annotations
 
 import json
+import math
 import os
+import warnings
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
@@ -20,10 +22,15 @@ from typing import Any
 
 import numpy as np
 
+from ._exportnames import label_file_names, one_line_names
+from .cocomasks import mask_to_polygons, mask_to_rle, polygon_segmentation, polygons_to_mask, rle_to_mask
 from .errors import SpatialNBError
+from .labelmap import LabelMap, UnmappedLabelError
+from .polygons import is_polygon_rings
 from .result import Item, Result
 
 __all__ = [
+    "ExportWarning",
     "LabelMap",
     "UnmappedLabelError",
     "to_coco",
@@ -38,190 +45,15 @@ __all__ = [
 _SUPERVISION_HINT = 'to_supervision() needs supervision: pip install "spatial-nb[supervision]" (or pip install supervision)'
 
 
-class UnmappedLabelError(SpatialNBError, ValueError):
-    """A label has no class id and the unmapped policy is ``"error"``."""
-
-
-def _norm(label: str) -> str:
-    return str(label).strip().casefold()
-
-
-class LabelMap:
-    """Free-text label -> class id, case-insensitive exact match (surrounding spaces ignored).
-
-    Args:
-        classes: ``dict`` label -> id (several labels may share an id; ids are used as given,
-            also as COCO category ids), or a list of class names (id = position, COCO category
-            id = position + 1 because COCO keeps 0 for "background"), or None to learn the
-            sorted set of labels from the results (see :meth:`from_results`).
-        unmapped: ``"drop"`` (skip the item and count it in :attr:`dropped`) or ``"error"``
-            (raise :class:`UnmappedLabelError`).
-
-    Example:
-        >>> lm = LabelMap(["cat", "dog"])
-        >>> lm.class_id("Dog"), lm.class_id("bird"), dict(lm.dropped)
-        (1, None, {'bird': 1})
-    """
-
-    def __init__(self, classes: Mapping[str, int] | Sequence[str], unmapped: str = "drop"):
-        if unmapped not in ("drop", "error"):
-            raise ValueError(f'unmapped must be "drop" or "error", not {unmapped!r}')
-        self.unmapped = unmapped
-        self.dropped: Counter[str] = Counter()
-        self._ids: dict[str, int] = {}
-        self.names: dict[int, str] = {}
-        if isinstance(classes, Mapping):
-            self.explicit_ids = True
-            for label, class_id in classes.items():
-                if not isinstance(class_id, (int, np.integer)) or isinstance(class_id, bool):
-                    raise ValueError(f"class id for {label!r} must be an integer, got {class_id!r}")
-                self._ids[_norm(label)] = int(class_id)
-                self.names.setdefault(int(class_id), str(label))
-        else:
-            if isinstance(classes, str):
-                raise ValueError("classes must be a list of class names or a dict label -> id, not one string")
-            self.explicit_ids = False
-            for i, label in enumerate(classes):
-                key = _norm(label)
-                if key in self._ids:
-                    raise ValueError(f"class name {label!r} appears twice (names match case-insensitively)")
-                self._ids[key] = i
-                self.names[i] = str(label)
-
-    @classmethod
-    def from_results(cls, results: Iterable[Result], unmapped: str = "drop") -> LabelMap:
-        """Classes = the sorted set of labels in ``results`` (case-insensitive; first spelling kept)."""
-        seen: dict[str, str] = {}
-        for res in results:
-            for item in res:
-                seen.setdefault(_norm(item.label), item.label.strip())
-        return cls([seen[k] for k in sorted(seen)], unmapped=unmapped)
-
-    @classmethod
-    def coerce(cls, mapping: LabelMap | Mapping[str, int] | Sequence[str] | None,
-               results: Iterable[Result], unmapped: str = "drop") -> LabelMap:
-        """A LabelMap from whatever the user gave (None = learn from ``results``)."""
-        if isinstance(mapping, LabelMap):
-            return mapping
-        if mapping is None:
-            return cls.from_results(results, unmapped=unmapped)
-        return cls(mapping, unmapped=unmapped)
-
-    def class_id(self, label: str) -> int | None:
-        """The class id of ``label``; None (counted in :attr:`dropped`) or an error when unknown."""
-        class_id = self._ids.get(_norm(label))
-        if class_id is None:
-            if self.unmapped == "error":
-                known = ", ".join(repr(n) for n in list(self.names.values())[:20])
-                raise UnmappedLabelError(
-                    f"label {label!r} is not in the class mapping (known: {known}); add it to the "
-                    'mapping or use unmapped="drop"'
-                )
-            self.dropped[str(label)] += 1
-        return class_id
-
-    def coco_id(self, class_id: int) -> int:
-        """COCO category id of a class id (same id for explicit dicts, position + 1 for lists)."""
-        return class_id if self.explicit_ids else class_id + 1
-
-    def report(self) -> str:
-        """One line on what was dropped, e.g. ``"dropped 3 items with unmapped labels: 'bird' x2, ..."``."""
-        if not self.dropped:
-            return "every label mapped to a class"
-        parts = ", ".join(f"{label!r} x{n}" for label, n in self.dropped.most_common(10))
-        more = " ..." if len(self.dropped) > 10 else ""
-        return f"dropped {sum(self.dropped.values())} items with unmapped labels: {parts}{more}"
-
-    def __repr__(self) -> str:
-        return f"LabelMap({self.names!r}, unmapped={self.unmapped!r})"
-
-
-# -- masks: RLE and polygons -----------------------------------------------------------------
-
-def mask_to_rle(mask: np.ndarray, compress: bool | None = None) -> dict[str, Any]:
-    """COCO RLE of a boolean ``(height, width)`` mask.
-
-    Compressed (string counts, via ``pycocotools.mask.encode``) when pycocotools is installed
-    and ``compress`` is not False; otherwise uncompressed (list counts, column-major runs
-    starting with background), which COCO readers also accept.
-    """
-    mask = np.asarray(mask, dtype=bool)
-    height, width = mask.shape
-    if compress is not False:
-        try:
-            from pycocotools import mask as mask_utils
-        except ImportError:
-            if compress:
-                raise ImportError('compressed RLE needs pycocotools: pip install "spatial-nb[eval]"') from None
-        else:
-            rle = mask_utils.encode(np.asfortranarray(mask.astype(np.uint8)))
-            return {"size": [height, width], "counts": rle["counts"].decode("ascii")}
-    flat = mask.flatten(order="F").astype(np.int8)
-    change = np.flatnonzero(np.diff(flat)) + 1
-    bounds = np.concatenate([[0], change, [flat.size]])
-    counts = np.diff(bounds).tolist()
-    if flat.size and flat[0]:
-        counts = [0, *counts]
-    return {"size": [height, width], "counts": counts}
-
-
-def rle_to_mask(rle: Mapping[str, Any]) -> np.ndarray:
-    """Boolean ``(height, width)`` mask of a COCO RLE (compressed needs pycocotools)."""
-    height, width = (int(v) for v in rle["size"])
-    counts = rle["counts"]
-    if isinstance(counts, list):
-        values = np.zeros(sum(counts), dtype=bool)
-        pos, on = 0, False
-        for n in counts:
-            if on:
-                values[pos : pos + n] = True
-            pos += n
-            on = not on
-        return values[: height * width].reshape((height, width), order="F")
-    try:
-        from pycocotools import mask as mask_utils
-    except ImportError:
-        raise ImportError('reading compressed COCO RLE needs pycocotools: pip install "spatial-nb[eval]"') from None
-    data = {"size": [height, width], "counts": counts.encode("ascii") if isinstance(counts, str) else counts}
-    return mask_utils.decode(data).astype(bool)
-
-
-def _mask_to_polygons(mask: np.ndarray) -> list[list[float]]:
-    """Contours of a boolean mask as COCO polygons (flat x, y pixel pairs).
-
-    Traced with contourpy (matplotlib's contouring engine, always installed with it) at the
-    0.5 level of the padded mask; points on straight runs are dropped.
-    """
-    import contourpy
-
-    padded = np.pad(mask.astype(np.float64), 1)
-    polygons = []
-    for line in contourpy.contour_generator(z=padded, line_type="Separate").lines(0.5):
-        xy = np.asarray(line, dtype=np.float64)[:, :2] - 1.0
-        if len(xy) > 1 and np.allclose(xy[0], xy[-1]):
-            xy = xy[:-1]  # closed ring: COCO polygons are implicitly closed
-        if len(xy) >= 3:
-            step = np.diff(np.vstack([xy[-1:], xy, xy[:1]]), axis=0)
-            turn = step[:-1, 0] * step[1:, 1] - step[:-1, 1] * step[1:, 0]
-            xy = xy[np.abs(turn) > 1e-9]  # keep corners only
-        if len(xy) < 3:
-            continue
-        polygons.append([round(float(v), 2) for point in xy for v in point])
-    return polygons
-
-
-def _polygons_to_mask(polygons: Sequence[Sequence[float]], width: int, height: int) -> np.ndarray:
-    from PIL import Image, ImageDraw
-
-    img = Image.new("L", (width, height), 0)
-    draw = ImageDraw.Draw(img)
-    for poly in polygons:
-        if len(poly) >= 6:
-            draw.polygon([(float(poly[i]), float(poly[i + 1])) for i in range(0, len(poly) - 1, 2)], fill=1)
-    return np.asarray(img, dtype=bool)
+class ExportWarning(UserWarning):
+    """An export went through but changed or skipped something (the message says what and where)."""
 
 
 # -- image sizes -----------------------------------------------------------------------------
+
+class _Unreadable(Exception):
+    """The image's pixel size could not be read; the message says why."""
+
 
 def _image_size(name: str, result: Result, image_sizes: Mapping[str, tuple[int, int]] | None,
                 images_root: str | os.PathLike | None) -> tuple[int, int]:
@@ -240,13 +72,21 @@ def _image_size(name: str, result: Result, image_sizes: Mapping[str, tuple[int, 
                 if orientation in (5, 6, 7, 8):
                     w, h = h, w
                 return w, h
-        except OSError as exc:
-            raise SpatialNBError(f"cannot read the size of {path}: {exc}; pass image_sizes={{name: (w, h)}}") from None
+        except Exception as exc:  # missing, not an image, truncated, a decompression bomb ...
+            raise _Unreadable(f"{type(exc).__name__}: {exc}") from None
     if result.image_size:
         return result.image_size
+    if image_sizes:
+        raise _Unreadable("not in image_sizes and the result holds no image size")
     raise SpatialNBError(
         f"no pixel size known for {name!r}: pass images_root=<folder> or image_sizes={{name: (width, height)}}"
     )
+
+
+def _skipped_line(what: str, skipped: Mapping[str, str], total: int) -> str:
+    shown = "; ".join(f"{name}: {why}" for name, why in list(skipped.items())[:5])
+    more = f"; and {len(skipped) - 5} more" if len(skipped) > 5 else ""
+    return f"{what}: skipped {len(skipped)} of {total} images whose size could not be read ({shown}{more})"
 
 
 def _items_of(results: Mapping[str, Result] | Iterable[tuple[str, Result]]) -> list[tuple[str, Result]]:
@@ -257,7 +97,7 @@ def _items_of(results: Mapping[str, Result] | Iterable[tuple[str, Result]]) -> l
 def _score(item: Item) -> float:
     for key in ("score", "confidence"):
         value = item.extra.get(key)
-        if isinstance(value, (int, float)) and not isinstance(value, bool):
+        if isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value):
             return float(value)
     return 1.0
 
@@ -269,24 +109,39 @@ def _annotation(item: Item, width: int, height: int, masks: str) -> dict[str, An
         return None
     x0, y0, x1, y1 = xyxy
     ann: dict[str, Any] = {"bbox": [x0, y0, x1 - x0, y1 - y0], "area": float((x1 - x0) * (y1 - y0)), "iscrowd": 0}
-    if item.mask is not None and masks != "none":
+    if masks == "none":
+        return ann
+    have_rle = _have_pycocotools()
+    rings = item.extra.get("polygon")
+    if is_polygon_rings(rings):  # the model's own polygon: exact, no tracing
+        ann["segmentation"], ann["area"] = polygon_segmentation(rings, width, height, masks, have_rle)
+    elif item.mask is not None:
         full = item.mask_full(width, height)
         ann["area"] = float(full.sum())
-        segmentation: Any = None
-        if masks in ("auto", "polygon"):
-            if masks == "auto":
-                try:
-                    import pycocotools  # noqa: F401
-                except ImportError:
-                    segmentation = _mask_to_polygons(full)
-                else:
-                    segmentation = mask_to_rle(full)
-            else:
-                segmentation = _mask_to_polygons(full)
-        elif masks == "rle":
-            segmentation = mask_to_rle(full)
-        ann["segmentation"] = segmentation
+        if masks == "rle" or (masks == "auto" and have_rle):
+            ann["segmentation"] = mask_to_rle(full)
+        else:
+            ann["segmentation"] = mask_to_polygons(full)
     return ann
+
+
+def _have_pycocotools() -> bool:
+    try:
+        import pycocotools  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def _strict_json(value: Any) -> str:
+    """Strict JSON (no NaN); UTF-8 text, or ASCII escapes when a string holds lone surrogates
+    (a file name from undecodable bytes) so nothing is altered."""
+    text = json.dumps(value, ensure_ascii=False, allow_nan=False)
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        text = json.dumps(value, ensure_ascii=True, allow_nan=False)
+    return text
 
 
 def to_coco(
@@ -303,10 +158,16 @@ def to_coco(
 
     Boxes become ``bbox = [x, y, width, height]`` in integer pixels of the ORIGINAL image
     (size from ``image_sizes``, else read from ``images_root/name``, else the size the model
-    saw). Items with masks get ``segmentation``: compressed RLE with pycocotools, else polygons
-    (``masks="auto"``); or force ``"rle"``, ``"polygon"``,
-    ``"none"``. Points and 3D boxes have no COCO detection form and are skipped (counted in
-    ``info["spatial_nb"]``). A ``score`` is written from ``extra["score"]`` (consensus) or 1.0.
+    saw). An image whose size cannot be read is left out, listed in
+    ``info["spatial_nb"]["skipped_images"]`` and summed up in one :class:`ExportWarning` line
+    (also ``info["spatial_nb"]["summary"]``); the other images are exported.
+
+    Segmentation (``masks="auto"``): the model's own polygon (``extra["polygon"]``, Gemini
+    3.5+) as COCO polygons — RLE when its rings overlap, since COCO polygons cannot hold
+    holes; other masks as compressed RLE with pycocotools, else traced polygons. Or force
+    ``"rle"``, ``"polygon"``, ``"none"``. Points and 3D boxes have no COCO detection form and
+    are skipped (counted in ``info["spatial_nb"]``). ``score`` is ``extra["score"]``
+    (consensus) or ``extra["confidence"]`` when finite, else 1.0. The file is strict JSON.
 
     Args:
         results: ``{file_name: Result}`` or ``(file_name, Result)`` pairs.
@@ -326,8 +187,13 @@ def to_coco(
     lm = LabelMap.coerce(label_map, (r for _, r in pairs), unmapped)
     images, annotations = [], []
     skipped: Counter[str] = Counter()
+    unreadable: dict[str, str] = {}
     for image_id, (name, res) in enumerate(pairs, start=1):
-        width, height = _image_size(name, res, image_sizes, images_root)
+        try:
+            width, height = _image_size(name, res, image_sizes, images_root)
+        except _Unreadable as exc:
+            unreadable[name] = str(exc)
+            continue
         images.append({"id": image_id, "file_name": name, "width": width, "height": height})
         for item in res:
             ann = _annotation(item, width, height, masks)
@@ -344,15 +210,20 @@ def to_coco(
     coco = {
         "info": {
             "description": "exported by spatial_nb",
-            "spatial_nb": {"dropped_labels": dict(lm.dropped), "skipped_items_without_box": dict(skipped)},
+            "spatial_nb": {"dropped_labels": dict(lm.dropped), "skipped_items_without_box": dict(skipped),
+                           "skipped_images": unreadable},
         },
         "images": images,
         "annotations": annotations,
         "categories": categories,
     }
+    if unreadable:
+        line = _skipped_line("COCO export", unreadable, len(pairs))
+        coco["info"]["spatial_nb"]["summary"] = line
+        warnings.warn(line, ExportWarning, stacklevel=2)
     if path is not None:
         Path(path).parent.mkdir(parents=True, exist_ok=True)
-        Path(path).write_text(json.dumps(coco, ensure_ascii=False), encoding="utf-8")
+        Path(path).write_text(_strict_json(coco), encoding="utf-8")
     return coco
 
 
@@ -392,17 +263,27 @@ def to_yolo(
     without boxes get an empty file (YOLO's "background image"). ``classes.txt`` lists class
     names by id (gaps, possible with a user dict, are written as ``class_<id>``).
 
+    Nothing is overwritten or shifted: images whose label files would collide (``dup.jpg``
+    and ``dup.png``, or names differing only in case) get ``dup_jpg.txt`` / ``dup_png.txt``,
+    listed in ``label_files.json`` (image -> label file); class names are made one-line and
+    unique (a line break in a label would shift every id after it), with the originals in
+    ``class_names.json``. Each of these raises one :class:`ExportWarning`.
+
     Returns:
         The label map used (its ``dropped`` counter says what was left out).
     """
     pairs = _items_of(results)
     lm = LabelMap.coerce(label_map, (r for _, r in pairs), unmapped)
+    if min(lm.names, default=0) < 0:
+        raise SpatialNBError("YOLO class ids must be >= 0")
     root = Path(out_dir)
     root.mkdir(parents=True, exist_ok=True)
-    for name, res in pairs:
-        target = (root / name).with_suffix(".txt")
+    files = label_file_names(name for name, _ in pairs)
+    for name, _ in pairs:
+        target = root / files[name]
         if root.resolve() not in target.resolve().parents:
             raise SpatialNBError(f"image name {name!r} points outside {root}; use relative names")
+    for name, res in pairs:
         lines = []
         for item in res:
             if item.box is None:
@@ -412,15 +293,34 @@ def to_yolo(
                 continue
             x0, y0, x1, y1 = item.box
             lines.append(f"{class_id} {(x0 + x1) / 2:.6f} {(y0 + y1) / 2:.6f} {x1 - x0:.6f} {y1 - y0:.6f}")
+        target = root / files[name]
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_text("".join(line + "\n" for line in lines), encoding="utf-8")
+    renamed = {name: files[name] for name, _ in pairs if files[name] != _natural_label_file(name)}
+    if renamed:
+        (root / "label_files.json").write_text(_strict_json(files), encoding="utf-8")
+        shown = ", ".join(f"{n} -> {f}" for n, f in list(renamed.items())[:4])
+        warnings.warn(
+            f"YOLO export: {len(renamed)} images share a label file name with another image ({shown}); "
+            f"they got unique label files, listed in {root / 'label_files.json'}. YOLO trainers pair an "
+            "image with <its stem>.txt: rename those images to the label files' stems to train on them",
+            ExportWarning, stacklevel=2)
     top = max(lm.names, default=-1)
-    if min(lm.names, default=0) < 0:
-        raise SpatialNBError("YOLO class ids must be >= 0")
-    (root / "classes.txt").write_text(
-        "".join(lm.names.get(i, f"class_{i}") + "\n" for i in range(top + 1)), encoding="utf-8"
-    )
+    names = one_line_names({i: lm.names.get(i, f"class_{i}") for i in range(top + 1)})
+    changed = {i: lm.names[i] for i in names if i in lm.names and names[i] != lm.names[i]}
+    if changed:
+        mapping = [{"id": i, "name": names[i], "label": label} for i, label in changed.items()]
+        (root / "class_names.json").write_text(_strict_json(mapping), encoding="utf-8")
+        warnings.warn(
+            f"YOLO export: {len(changed)} class names were changed to fit one line of classes.txt "
+            f"(first: {changed[next(iter(changed))]!r} -> {names[next(iter(changed))]!r}); the originals "
+            f"are in {root / 'class_names.json'}", ExportWarning, stacklevel=2)
+    (root / "classes.txt").write_text("".join(names[i] + "\n" for i in range(top + 1)), encoding="utf-8")
     return lm
+
+
+def _natural_label_file(name: str) -> str:
+    return label_file_names([name])[name]
 
 
 def to_supervision(
@@ -505,7 +405,7 @@ def from_coco(coco: str | os.PathLike | Mapping[str, Any], *, masks: bool = True
         seg = ann.get("segmentation")
         if masks and seg:
             if isinstance(seg, list):
-                full = _polygons_to_mask(seg, width, height)
+                full = polygons_to_mask(seg, width, height)
             else:
                 full = rle_to_mask(seg)
             x0, y0, x1, y1 = (int(round(v)) for v in (x, y, x + w, y + h))

@@ -72,6 +72,7 @@ class LabelLayout:
         placements: Chips and tags in item order, then legend entries.
         legend_box: The legend panel ``(x0, y0, x1, y1)``, or None.
         legend_outside: True when the legend panel lies outside the photo.
+        legend_clipped: True when the legend did not fit inside the picture and is cut at its edges.
         notes: Legend rows that are not items (``(text, box, font_size)``, e.g. "not in frame").
         missing: Characters no font could draw.
     """
@@ -84,6 +85,7 @@ class LabelLayout:
     legend_outside: bool = False
     notes: list[tuple[str, tuple[int, int, int, int], int, int]] = field(default_factory=list)
     missing: set[str] = field(default_factory=set)
+    legend_clipped: bool = False
 
 
 @dataclass(frozen=True)
@@ -329,7 +331,7 @@ class _Planner:
         height = legend.canvas[1] if legend is not None and legend.outside else self.height
         return LabelLayout(
             width, height, (self.width, self.height), out, legend.box if legend else None,
-            bool(legend and legend.outside), notes, missing,
+            bool(legend and legend.outside), notes, missing, bool(legend and legend.clipped),
         )
 
     def _place_extra(self, indices, placements, variants_of, kind: str, tags=None) -> None:
@@ -382,7 +384,7 @@ def layout_labels(
     """Lay out every label of ``items`` on a ``width`` x ``height`` picture (``st``: a resolved Style).
 
     The last few layouts are kept: drawing the same answer again reuses its layout.
-    Warns (UserWarning) when the legend cannot fit inside the picture and goes outside.
+    Warns (UserWarning) when the legend cannot fit inside the picture (it is then cut at the edges).
     """
     key = _layout_key(items, colors, st, width, height)
     layout = _LAYOUTS.get(key) if key is not None else None
@@ -393,13 +395,12 @@ def layout_labels(
                 _LAYOUTS[key] = layout
                 while len(_LAYOUTS) > _LAYOUTS_KEPT:
                     _LAYOUTS.popitem(last=False)
-    if layout.legend_outside and _legend_mode(st.legend) == "inside":
+    if layout.legend_clipped:
         entries = sum(p.kind == "legend" for p in layout.placements)
         warnings.warn(
             f"the legend ({entries} {'entry' if entries == 1 else 'entries'}) does not fit inside the "
-            f"{width}x{height} picture, so it was put outside and the picture grew to {layout.width}x{layout.height}. "
-            "Pass a bigger picture, a smaller font_size, legend='outside' to ask for it, or legend=False to give up "
-            "showing every label in full.",
+            f"{width}x{height} picture, so it is cut at the picture's edges. Pass legend='outside' to show it in "
+            "full beside the picture (which grows), draw on a bigger picture or use a smaller font_size.",
             UserWarning,
             stacklevel=stacklevel,
         )

@@ -2,8 +2,9 @@
 
 Entries are wrapped to a column width, in as few columns and at as large a size as fit in
 half the picture; the panel goes in the corner that hides the least (objects and chips) — or,
-when asked (``legend="outside"``) or when nothing fits, below a landscape picture or beside a
-portrait one, which enlarges the drawn picture. Items without a position ("not in frame")
+when asked (``legend="outside"``), below a landscape picture or beside a portrait one, which
+enlarges the drawn picture. When even the smallest inside legend does not fit (a thumbnail with
+many labels), it is cut at the picture's edges rather than changing the picture's size. Items without a position ("not in frame")
 follow under a note. Same-label items share one entry (their tags show the same number).
 """
 
@@ -49,6 +50,7 @@ class LegendLayout:
     canvas: tuple[int, int]
     font_size: int = 0
     corner: int | None = None
+    clipped: bool = False  # inside, but bigger than the picture: cut at its edges
 
 
 def _rows(groups, off_groups, size: int, text_width: float, st) -> tuple[list[tuple], int, int, int]:
@@ -133,6 +135,15 @@ def legend_layout(groups, off_groups, st, width: int, height: int, mode: str) ->
                 margin = max(4, fs // 2)
                 if pw <= width - 2 * margin and ph <= height - 2 * margin and pw * ph <= _MAX_AREA * width * height:
                     return LegendLayout((0, 0, pw, ph), placements, notes, list(groups) + list(off_groups), False, (width, height), size)
+        # Nothing fits: the picture keeps its size (draw's promise), so the legend is drawn at its
+        # smallest size in one column from the top-left corner and cut at the picture's edges.
+        size = fs if fs <= 9 else max(9, round(fs * _SCALES[-1]))
+        pad = max(2, round(size * 0.25))
+        swatch = _rows(groups, off_groups, size, 10**6, st)[1]
+        text_width = max(2 * size, 0.9 * width - 3 * pad - swatch)
+        placements, notes, (pw, ph) = _arrange(groups, off_groups, size, text_width, 1, st)
+        return LegendLayout((0, 0, pw, ph), placements, notes, list(groups) + list(off_groups), False, (width, height),
+                            size, clipped=True)
     # outside: below a landscape picture, beside a portrait one
     pad = max(2, round(fs * 0.25))
     swatch = _rows(groups, off_groups, fs, 10**6, st)[1]
@@ -155,6 +166,8 @@ def legend_spot(layout: LegendLayout, solver, chips, width: int, height: int, co
     """
     pw, ph = layout.box[2], layout.box[3]
     margin = max(4, solver.font_size // 2)
+    if layout.clipped:  # bigger than the picture: start at the top-left corner so its first entries show
+        return replace(_shift(layout, min(margin, max(0, width - pw)), min(margin, max(0, height - ph))), corner=2)
     corners = [
         (margin, height - margin - ph),  # bottom-left
         (width - margin - pw, height - margin - ph),  # bottom-right

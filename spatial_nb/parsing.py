@@ -1,26 +1,35 @@
 """Read whatever Gemini answered into a :class:`~spatial_nb.result.Result` — never raising.
 
-``parse`` is pure: strict ``json.loads`` first (fast path), then a linear salvage of every
-complete item (fences, prose, truncation, junk, missing commas). Items are validated and
-converted from Gemini's y-first 0-1000 order to normalized xyxy; masks are decoded eagerly
-(so their cost is visible and bounded by caps). Every repair becomes a readable warning.
-:class:`StreamParser` does the same incrementally for streamed answers.
+``parse`` is pure: strict ``json.loads`` first (fast path), then every JSON value and fenced
+block, salvaging complete items from broken JSON (:mod:`spatial_nb._itemlists`). Items are
+validated and converted from Gemini's y-first 0-1000 order to normalized xyxy; masks are
+decoded eagerly (bounded by caps); kept values are made storable (no NaN, no lone
+surrogates). Every repair becomes a readable warning. :class:`StreamParser` does the same
+incrementally for streamed answers.
 """
 
 from __future__ import annotations
 
 import codecs
-import json
 import math
-import re
 from typing import Any
 
-import numpy as np
-
 from . import _jsonscan
-from .geometry import GEMINI_SCALE, box_iou
-from .maskformats import MaskOutcome, decode_mask_value, polygon_bounds
+from ._answertext import NOTHING, coerce, read_response
+from ._itemlists import GEOMETRY_KEYS, entries_of, find_entries, is_item_like
+from ._notes import Notes, short
+from ._sanitize import MAX_EXTRA_DEPTH, Cleaner, clean_text, is_clean
+from .dedupe import Deduper
+from .geometry import GEMINI_SCALE, box_iou, box_to_pixels
+from .maskformats import SEG_TOKENS, MaskOutcome, read_mask_value
 from .masks import MAX_MASK_PIXELS
+from .polygons import (
+    POLYGON_REFERENCE_SIZE,
+    PolygonError,
+    polygon_bounds,
+    rasterize_in_box,
+    transpose_polygon,
+)
 from .result import Item, Result
 
 __all__ = ["parse", "StreamParser", "DEDUPE_IOU", "LOOP_RUN", "MAX_TOTAL_MASK_PIXELS", "LABEL_KEYS"]
@@ -34,86 +43,16 @@ LOOP_RUN = 3
 MAX_TOTAL_MASK_PIXELS = 64 * 1024 * 1024
 #: Keys read as the label, in order of preference ("label" is what Gemini is asked for).
 LABEL_KEYS = ("label", "name", "object", "class", "category", "description")
+#: A polygon's bounds and its box_2d disagree below this IoU (then [y, x] is tried, or both kept).
+POLYGON_BOX_IOU = 0.5
+#: A polygon is rasterized smaller (rather than dropped) when the budget leaves at least this many pixels.
+_MIN_DOWNSCALED_PIXELS = 64 * 64
 
-_GEOMETRY_KEYS = ("box_2d", "point", "box_3d", "mask", "polygon")
-_ITEM_KEYS = frozenset(_GEOMETRY_KEYS) | {"label", "in_frame"}
-_CONSUMED = frozenset(_GEOMETRY_KEYS) | {"label"}
+_CONSUMED = frozenset(GEOMETRY_KEYS) | {"label"}
 _SCALE = float(GEMINI_SCALE)
 
 # Raise instead of reporting unexpected internal errors as warnings (tests turn this on).
 _STRICT = False
-
-
-# -- warnings -------------------------------------------------------------------------------
-def _plural(n: int, one: str, many: str | None = None) -> str:
-    return f"{n} {one if n == 1 else (many or one + 's')}"
-
-
-def _short(value: Any, limit: int = 60) -> str:
-    try:
-        text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
-    except (TypeError, ValueError):
-        text = repr(value)
-    return text if len(text) <= limit else text[: limit - 3] + "..."
-
-
-class _Notes:
-    """Counts repairs by kind (with the first example) and words them once, at the end."""
-
-    def __init__(self) -> None:
-        self.counts: dict[Any, list] = {}
-
-    def add(self, kind: Any, index: int | None = None, detail: Any = None) -> None:
-        entry = self.counts.get(kind)
-        if entry is None:
-            self.counts[kind] = [1, index, detail]
-        else:
-            entry[0] += 1
-
-    def sentences(self) -> list[str]:
-        out = []
-        for kind, (n, index, detail) in self.counts.items():
-            first = "" if index is None else f" (first: item {index}"
-            name = kind[0] if isinstance(kind, tuple) else kind
-            if name == "reversed":
-                out.append(f"{_plural(n, kind[1] + ' value')} had min and max in reverse order{first}, "
-                           f"{kind[1]} {_short(detail)}); the coordinates were swapped")
-            elif name == "clipped":
-                out.append(f"{_plural(n, kind[1] + ' value')} had numbers outside 0-1000{first}, "
-                           f"{kind[1]} {_short(detail)}); they were clipped to the image")
-            elif name == "bad_geometry":
-                out.append(f"{_plural(n, kind[1] + ' value')} {'was' if n == 1 else 'were'} not {kind[2]}"
-                           f"{first}: {_short(detail)}); ignored")
-            elif name == "label_not_text":
-                out.append(f"{_plural(n, 'label')} {'was' if n == 1 else 'were'} not text{first}: "
-                           f"{_short(detail)}); converted to text")
-            elif name == "no_label":
-                out.append(f"{_plural(n, 'item')} had no label{first}); given the empty label \"\"")
-            elif name == "alt_label":
-                out.append(f"{_plural(n, 'item')} had no \"label\" but a \"{kind[1]}\"{first}); "
-                           f"\"{kind[1]}\" was used as the label")
-            elif name == "no_geometry":
-                out.append(f"{_plural(n, 'item')} had no usable box_2d, point, box_3d or mask{first}, "
-                           f"keys {detail}); skipped")
-            elif name == "not_object":
-                out.append(f"{_plural(n, 'list entry', 'list entries')} {'was' if n == 1 else 'were'} not a "
-                           f"JSON object{first}: {_short(detail)}); skipped")
-            elif name == "mask":
-                out.append(f"{_plural(n, 'mask')} could not be decoded: {kind[1]}{first}); "
-                           f"kept the {'item' if n == 1 else 'items'} without a mask")
-            elif name == "mask_no_box":
-                out.append(f"{_plural(n, 'mask')} came without a box_2d to place {'it' if n == 1 else 'them'} "
-                           f"in{first}); kept without a mask")
-            elif name == "mask_budget":
-                out.append(f"{_plural(n, 'mask')} went over the total of {MAX_TOTAL_MASK_PIXELS:,} mask "
-                           f"pixels per answer{first}); kept without a mask")
-            elif name == "duplicates":
-                out.append(f"the model repeated itself: removed {_plural(n, 'duplicate item')} (same label and "
-                           f"boxes overlapping at IoU >= {DEDUPE_IOU}, or the same point or 3D box){first}, "
-                           f"a repeat of item {detail})")
-            else:  # free-form sentence stored as the kind
-                out.append(str(kind))
-        return out
 
 
 # -- reading one item -------------------------------------------------------------------------
@@ -133,20 +72,25 @@ def _label_text(value: Any) -> str:
     if value is None:
         return ""
     if isinstance(value, (dict, list)):
-        return _short(value, 10_000)
+        return short(value, 10_000)
     if isinstance(value, bool):
         return "true" if value else "false"
     return str(value)
 
 
-class _Builder:
-    """Turns raw item dicts into Items (validating, converting, decoding masks) and dedupes."""
+def _union(a: tuple[float, ...], b: tuple[float, ...]) -> tuple[float, float, float, float]:
+    return min(a[0], b[0]), min(a[1], b[1]), max(a[2], b[2]), max(a[3], b[3])
 
-    def __init__(self, mask_memo: dict[str, MaskOutcome] | None = None) -> None:
-        self.notes = _Notes()
+
+class _Builder:
+    """Turns raw item dicts into Items (validating, converting, decoding masks, cleaning) and dedupes."""
+
+    def __init__(self, notes: Notes, mask_memo: dict[str, MaskOutcome] | None = None) -> None:
+        self.notes = notes
         self.mask_memo: dict[str, MaskOutcome] = {} if mask_memo is None else mask_memo
         self.mask_pixels = 0
-        self.dedupe = _Deduper()
+        self.dedupe = Deduper(DEDUPE_IOU)
+        self.cleaner = Cleaner()
 
     # One entry of the model's list -> Item, or None (skipped; a note says why).
     def build(self, raw: Any, index: int) -> Item | None:
@@ -186,26 +130,10 @@ class _Builder:
                 box3d = b3
             else:
                 notes.add(("bad_geometry", "box_3d", "9 numbers"), index, b3)
-        polygon = raw.get("polygon")  # kept as the model sent it, like every extra
-        for key in ("mask", "polygon"):
-            m = raw.get(key)
-            if m is None or mask is not None:
-                continue
-            outcome = self._mask(m, box)
-            if outcome.polygon is not None:
-                polygon = m
-                if box is None and outcome.mask is not None:
-                    box = polygon_bounds(outcome.polygon)
-            if outcome.problem is not None:
-                notes.add(("mask", outcome.problem), index)
-            elif outcome.mask is not None and box is None:
-                notes.add("mask_no_box", index)
-            elif outcome.mask is not None:
-                if self.mask_pixels + outcome.pixels > MAX_TOTAL_MASK_PIXELS:
-                    notes.add("mask_budget", index)
-                else:
-                    self.mask_pixels += outcome.pixels
-                    mask = outcome.mask
+        rings = None
+        unread_polygon = None
+        if "mask" in raw or "polygon" in raw:
+            box, mask, rings, unread_polygon = self._masks(raw, box, index)
         if box is None and point is None and box3d is None and not off_frame:
             notes.add("no_geometry", index, ", ".join(map(str, list(raw)[:8])))
             return None
@@ -217,14 +145,31 @@ class _Builder:
                     break
         if off_frame and p is not None:
             extra["point"] = p  # what the model sent for an off-frame entry, unconverted
-        if polygon is not None:
-            extra["polygon"] = polygon
+        if unread_polygon is not None:
+            extra["polygon"] = unread_polygon  # as the model sent it (a mask was read from "mask")
         if "index" in extra:
             extra["model_index"] = extra.pop("index")
+        if not is_clean(label, extra):
+            label, extra = self._cleaned(label, extra, index)
+        if rings is not None:
+            extra["polygon"] = rings  # normalized [x, y] rings: export writes COCO segmentation from them
         extra["index"] = index
         if box3d is not None:
             box3d = tuple(float(v) for v in box3d)
         return Item._trusted(label, box, point, box3d, mask, extra)
+
+    def _cleaned(self, label: str, extra: dict, index: int) -> tuple[str, dict]:
+        c = self.cleaner
+        before = (c.nonfinite, c.surrogates, c.too_deep)
+        c.first_key = None
+        label = c.text(label)
+        extra = c.value(extra)
+        after = (c.nonfinite, c.surrogates, c.too_deep)
+        details = (c.first_key, None, MAX_EXTRA_DEPTH)
+        for name, old, new, detail in zip(("nonfinite", "surrogates", "too_deep"), before, after, details):
+            if new > old:
+                self.notes.add(name, index, detail, n=new - old)
+        return label, extra
 
     def _box(self, b: Any, index: int) -> tuple[float, float, float, float] | None:
         if not _finite_numbers(b, 4):
@@ -254,243 +199,126 @@ class _Builder:
             y, x = min(max(y, 0), GEMINI_SCALE), min(max(x, 0), GEMINI_SCALE)
         return (x / _SCALE, y / _SCALE)
 
-    def _mask(self, value: Any, box) -> MaskOutcome:
+    # -- masks ---------------------------------------------------------------------------------
+    def _read(self, value: Any) -> MaskOutcome:
         budget = max(0, min(MAX_MASK_PIXELS, MAX_TOTAL_MASK_PIXELS - self.mask_pixels))
         if type(value) is str:
             hit = self.mask_memo.get(value)
             if hit is None:
-                hit = decode_mask_value(value, box, max_pixels=budget)
+                hit = read_mask_value(value, max_pixels=budget)
                 if hit.problem is None:
                     self.mask_memo[value] = hit
             return hit
-        return decode_mask_value(value, box, max_pixels=budget)
+        return read_mask_value(value, max_pixels=budget)
 
+    def _masks(self, raw: dict, box, index: int):
+        """The item's box, box-local mask, polygon rings and unread "polygon" value, from its
+        "mask" and/or "polygon" keys (the first one that reads wins; rings come from either)."""
+        notes = self.notes
+        local = rings = unread_polygon = None
+        problems: list[str] = []
+        for key in ("mask", "polygon"):
+            value = raw.get(key)
+            if value is None:
+                continue
+            out = self._read(value)
+            for repair in out.repairs:
+                notes.add(("polygon_repair", repair), index)
+            if out.problem is not None:
+                problems.append(out.problem)
+                if key == "polygon":
+                    unread_polygon = value
+            elif out.polygon is not None:
+                if rings is None:
+                    rings = out.polygon
+            elif local is None and rings is None:
+                local = out.mask
+        if local is None and rings is None:
+            for problem in problems:
+                notes.add("seg_tokens" if problem == SEG_TOKENS else ("mask", problem), index)
+            return box, None, None, unread_polygon
+        if problems:
+            notes.add(("mask_alt", problems[0]), index)
+        if rings is not None and (local is None or box is None):  # the polygon gives the mask
+            if local is not None:
+                notes.add("png_without_box", index)
+            bounds = polygon_bounds(rings)
+            if box is not None:
+                iou = box_iou(box, bounds)
+                if iou < POLYGON_BOX_IOU:
+                    swapped = transpose_polygon(rings)
+                    swapped_bounds = polygon_bounds(swapped)
+                    iou_swapped = box_iou(box, swapped_bounds)
+                    if iou_swapped >= POLYGON_BOX_IOU:
+                        notes.add("polygon_yx", index, (iou, iou_swapped))
+                        rings, bounds = swapped, swapped_bounds
+                    else:
+                        notes.add("polygon_box", index, iou)
+                box = _union(box, bounds)  # the box-local map never clips the polygon
+            else:
+                box = bounds
+            return box, self._rasterize(rings, box, index), rings, None
+        # A PNG / grid covering box_2d (a polygon next to it is kept in extra, not used).
+        if box is None:
+            notes.add("mask_no_box", index)
+            return box, None, rings, None
+        if self.mask_pixels + local.size > MAX_TOTAL_MASK_PIXELS:
+            notes.add("mask_budget", index)
+            return box, None, rings, None
+        self.mask_pixels += local.size
+        return box, local, rings, unread_polygon
 
-class _Deduper:
-    """Remembers kept items per label; answers "is this a repeat?" (same label and
-    box IoU >= :data:`DEDUPE_IOU`, or identical point / 3D box)."""
+    def _rasterize(self, rings, box, index: int):
+        ref_w, ref_h = POLYGON_REFERENCE_SIZE
+        px0, py0, px1, py1 = box_to_pixels(box, ref_w, ref_h)
+        needed = (px1 - px0) * (py1 - py0)
+        left = min(MAX_MASK_PIXELS, MAX_TOTAL_MASK_PIXELS - self.mask_pixels)
+        if needed > left:
+            if left < _MIN_DOWNSCALED_PIXELS:
+                self.notes.add("mask_budget", index)
+                return None
+            self.notes.add("polygon_downscaled", index)
+        try:
+            mask = rasterize_in_box(rings, box, max_pixels=left if needed > left else None)
+        except PolygonError as exc:
+            self.notes.add(("mask", str(exc)), index)
+            return None
+        if mask is None:
+            self.notes.add(("mask", f"a polygon thinner than a pixel of a {ref_w}x{ref_h} frame"), index)
+            return None
+        self.mask_pixels += mask.size
+        return mask
 
-    _VECTOR_FROM = 32  # groups larger than this are compared with numpy
-
-    def __init__(self) -> None:
-        self.boxes: dict[str, list] = {}  # label -> [boxes, owners, array, array_len]
-        self.exact: dict[tuple, int] = {}
-
-    def check(self, item: Item, position: int) -> int:
-        """Position of the kept item that ``item`` repeats, or -1 (then ``item`` is remembered)."""
+    def is_repeat(self, item: Item, position: int) -> int:
+        """Position of the kept item ``item`` repeats (same label and box IoU >= DEDUPE_IOU, or the
+        same point / 3D box), or -1 (then ``item`` is remembered as kept)."""
         if item.box is not None:
-            group = self.boxes.get(item.label)
-            if group is None:
-                self.boxes[item.label] = [[item.box], [position], None, 0]
-                return -1
-            boxes, owners, arr, n_arr = group
-            box = item.box
-            if arr is not None and n_arr:
-                a = arr[:n_arr]
-                ix = np.clip(np.minimum(a[:, 2], box[2]) - np.maximum(a[:, 0], box[0]), 0, None)
-                iy = np.clip(np.minimum(a[:, 3], box[3]) - np.maximum(a[:, 1], box[1]), 0, None)
-                inter = ix * iy
-                area = (box[2] - box[0]) * (box[3] - box[1])
-                union = (a[:, 2] - a[:, 0]) * (a[:, 3] - a[:, 1]) + area - inter
-                with np.errstate(divide="ignore", invalid="ignore"):
-                    iou = np.where(union > 0, inter / np.where(union > 0, union, 1), 0.0)
-                hits = np.nonzero(iou >= DEDUPE_IOU)[0]
-                if hits.size:
-                    return owners[int(hits[0])]
-            for k in range(n_arr, len(boxes)):
-                if box_iou(boxes[k], box) >= DEDUPE_IOU:
-                    return owners[k]
-            boxes.append(box)
-            owners.append(position)
-            if len(boxes) - n_arr > self._VECTOR_FROM:
-                group[2] = np.array(boxes, dtype=np.float64)
-                group[3] = len(boxes)
-            return -1
+            return self.dedupe.check_box(item.label, item.box, position)
         if item.point is not None:
-            key: tuple = (item.label, "p", item.point)
-        elif item.box3d is not None:
-            key = (item.label, "3", item.box3d)
-        else:
-            return -1  # off-frame entries are never merged
-        owner = self.exact.get(key)
-        if owner is not None:
-            return owner
-        self.exact[key] = position
-        return -1
+            return self.dedupe.check_exact((item.label, "p", item.point), position)
+        if item.box3d is not None:
+            return self.dedupe.check_exact((item.label, "3", item.box3d), position)
+        return -1  # off-frame entries are never merged
 
 
 # -- finding the list of items ----------------------------------------------------------------
-def _is_item_like(d: Any) -> bool:
-    return type(d) is dict and not _ITEM_KEYS.isdisjoint(d)
+def _find_entries(text: str, notes: Notes) -> tuple[list, str]:
+    """The raw entries of the model's list(s) in ``text``, plus a reason if there are none."""
+    return find_entries(text, notes)
 
 
-def _entries(value: Any, depth: int = 0) -> tuple[list | None, str]:
-    """The model's list of items inside a decoded JSON value, or ``(None, reason)``."""
-    if type(value) is list:
-        if value and all(type(v) is list for v in value) and any(
-            _is_item_like(x) for v in value for x in v[:3]
-        ):
-            return [x for v in value for x in v], ""  # a list of lists of items
-        return value, ""
-    if type(value) is dict:
-        if _is_item_like(value):
-            return [value], ""
-        lists = [v for v in value.values() if type(v) is list and any(_is_item_like(x) for x in v)]
-        if len(lists) == 1:
-            return lists[0], ""
-        if len(lists) > 1:
-            return None, f"a JSON object with {len(lists)} lists of items (keys {_short(list(value))})"
-        dicts = [v for v in value.values() if type(v) is dict]
-        if len(dicts) == 1 and depth < 4:
-            return _entries(dicts[0], depth + 1)
-        return None, f"a JSON object without a list of items (keys {_short(list(value))})"
-    if isinstance(value, str):
-        return None, "a JSON string, not a list of items"
-    return None, f"JSON {type(value).__name__ if value is not None else 'null'}, not a list of items"
-
-
-def _salvaged_entries(body: str, notes: _Notes, strict_error: str | None) -> tuple[list, list[int] | None, str]:
-    """Entries recovered from broken JSON; also words the truncation/damage notes."""
-    m = _JSON_START.search(body)
-    salvage = _jsonscan.salvage_objects(body, m.start() if m else 0)
-    entries: list = []
-    for _, value in salvage.values:
-        if _is_item_like(value):
-            entries.append(value)
-        elif type(value) is dict:
-            inner, _ = _entries(value)
-            if inner:
-                entries.extend(inner)
-    n = len(entries)
-    if salvage.truncated:
-        notes.add(f"the answer was cut off inside the JSON (for example at the output token limit); kept "
-                  f"{'the ' + _plural(n, 'complete item') if n else 'no items'} before the cut and dropped "
-                  f"the unfinished rest")
-    elif n or salvage.broken:
-        notes.add(f"the answer was not valid JSON ({strict_error}); kept {_plural(n, 'item')} "
-                  f"that could be read on {'its' if n == 1 else 'their'} own")
-    if salvage.broken:
-        k = len(salvage.broken)
-        start, end = salvage.broken[0]
-        notes.add(f"{_plural(k, 'item')} {'was' if k == 1 else 'were'} damaged (not valid JSON, first at "
-                  f"character {start}: {_short(body[start:end], 50)}); skipped")
-    if salvage.too_deep:
-        notes.add(f"{_plural(salvage.too_deep, 'object')} nested more than {_jsonscan.MAX_ITEM_DEPTH} levels "
-                  f"deep {'was' if salvage.too_deep == 1 else 'were'} not read")
-    reason = "the text was cut off before the first item was complete" if salvage.truncated else (
-        f"no JSON list of items found ({strict_error})" if strict_error else "no JSON list of items found")
-    return entries, None, reason
-
-
-# Where JSON plausibly starts: a bracket followed by an object, list, string or end of list.
-_JSON_START = re.compile(r'[\[{]\s*[\[{"\]}]')
-
-
-def _find_entries(text: str, notes: _Notes) -> tuple[list, str]:
-    """The raw entries of the model's list in ``text`` (fast path first), plus a reason if empty."""
-    body, fenced, _closed = _jsonscan.find_fenced(text)
-    body_s = body.strip()
-    value, error = _jsonscan.loads_or_none(body_s)
-    if error is None:
-        entries, reason = _entries(value)
-        if entries is not None:
-            return entries, reason
-    else:
-        reason = error
-    # Prose around the JSON: decode one value from where JSON plausibly starts.
-    m = _JSON_START.search(body_s)
-    if m is not None and (m.start() > 0 or error is not None):
-        value, _end, err = _jsonscan.raw_decode_or_none(body_s, m.start())
-        if err is None:
-            entries, why = _entries(value)
-            if entries is not None:
-                return entries, why
-            reason = why or reason
-    entries, _, salvage_reason = _salvaged_entries(body_s, notes, error)
-    if not entries and fenced and body_s != text.strip():
-        # The fence held nothing usable; maybe the JSON is outside it.
-        outside_notes = _Notes()
-        more, _, _ = _salvaged_entries(text, outside_notes, error)
-        if more:
-            notes.counts = outside_notes.counts
-            return more, ""
-    return entries, (salvage_reason if error is not None else reason)
-
-
-# -- public API ----------------------------------------------------------------------------------
-def _read_response(obj: Any) -> tuple[str | None, str | None, list[str]]:
-    """Text of a google.genai response (or any object with ``.text``), its finish reason, warnings."""
-    warnings: list[str] = []
-    text = None
-    try:
-        text = obj.text
-    except Exception as exc:  # the SDK's .text may raise on odd responses
-        warnings.append(f"reading response.text failed ({type(exc).__name__}); read the text parts directly")
-    finish = None
-    candidates = getattr(obj, "candidates", None) or []
-    try:
-        if candidates:
-            fr = getattr(candidates[0], "finish_reason", None)
-            if fr is not None:
-                finish = getattr(fr, "name", None) or str(fr)
-        if text is None and candidates:
-            content = getattr(candidates[0], "content", None)
-            parts = getattr(content, "parts", None) or []
-            texts = [p.text for p in parts if isinstance(getattr(p, "text", None), str) and not getattr(p, "thought", False)]
-            text = "".join(texts) if texts else None
-    except Exception:  # pragma: no cover - defensive against foreign objects
-        pass
-    if text is None:
-        why = f"finish reason {finish}" if finish else None
-        feedback = getattr(obj, "prompt_feedback", None)
-        block = getattr(feedback, "block_reason", None) if feedback is not None else None
-        if block is not None:
-            why = f"the prompt was blocked: {getattr(block, 'name', None) or block}"
-        warnings.append(f"the response had no text ({why or 'no candidates'}); nothing to parse")
-    elif not isinstance(text, str):
-        text = str(text)
-    return text, finish, warnings
-
-
-def _coerce(answer: Any) -> tuple[str, Any, str | None, list[str]]:
-    """Answer of any accepted type -> (text, decoded JSON or _NOTHING, finish_reason, warnings)."""
-    if isinstance(answer, str):
-        return answer, _NOTHING, None, []
-    if answer is None:
-        return "", _NOTHING, None, ["there was no answer to parse (got None)"]
-    if isinstance(answer, (bytes, bytearray, memoryview)):
-        raw = bytes(answer)
-        text = raw.decode("utf-8-sig", errors="replace")
-        warnings = []
-        if "\ufffd" in text and "\ufffd".encode() not in raw:
-            warnings.append("the answer was not valid UTF-8; undecodable bytes were replaced by \ufffd")
-        return text, _NOTHING, None, warnings
-    if isinstance(answer, (dict, list)):
-        try:
-            text = json.dumps(answer, ensure_ascii=False, default=repr)
-        except (TypeError, ValueError, RecursionError):
-            text = ""
-        return text, answer, None, []
-    if hasattr(answer, "text") or hasattr(answer, "candidates"):
-        text, finish, warnings = _read_response(answer)
-        return text or "", _NOTHING, finish, warnings
-    return "", _NOTHING, None, [
-        f"cannot read an answer of type {type(answer).__name__}; pass the model's text, bytes, "
-        "decoded JSON or a google.genai response"
-    ]
-
-
-_NOTHING = object()
+def _new_notes() -> Notes:
+    return Notes(budget=MAX_TOTAL_MASK_PIXELS, iou=DEDUPE_IOU)
 
 
 def _parse(answer: Any, mask_memo: dict[str, MaskOutcome] | None = None) -> Result:
     if isinstance(answer, Result):
         return answer
-    text, decoded, finish, warnings = _coerce(answer)
-    builder = _Builder(mask_memo)
-    notes = builder.notes
-    if decoded is not _NOTHING:
-        entries, reason = _entries(decoded)
+    text, decoded, finish, warnings = coerce(answer)
+    notes = _new_notes()
+    builder = _Builder(notes, mask_memo)
+    if decoded is not NOTHING:
+        entries, reason = entries_of(decoded, notes)
         entries = entries or []
     else:
         entries, reason = _find_entries(text, notes) if text.strip() else ([], "")
@@ -499,20 +327,24 @@ def _parse(answer: Any, mask_memo: dict[str, MaskOutcome] | None = None) -> Resu
         item = builder.build(raw, index)
         if item is None:
             continue
-        owner = builder.dedupe.check(item, index)
+        owner = builder.is_repeat(item, index)
         if owner >= 0:
             notes.add("duplicates", index, owner)
             continue
         items.append(item)
+    clean_raw = clean_text(text)
+    if clean_raw is not text:
+        notes.add("the answer's text held lone UTF-16 surrogates (invalid Unicode); they were replaced by "
+                  "U+FFFD in raw_text so the result can be saved")
     warnings.extend(notes.sentences())
     # A valid empty list means "nothing found"; anything else that yields no item is news.
-    if not items and (entries or reason) and (text.strip() or decoded is not _NOTHING):
+    if not items and (entries or reason) and (text.strip() or decoded is not NOTHING):
         if entries:
             reason = "no entry had a usable label and geometry"
         snippet = " ".join(text.strip()[:80].split())
         warnings.append(f"the model answered but nothing could be read: {reason}; the answer starts "
                         f"with {snippet!r}")
-    return Result(items=items, warnings=warnings, raw_text=text, finish_reason=finish)
+    return Result(items=items, warnings=[clean_text(w) for w in warnings], raw_text=clean_raw, finish_reason=finish)
 
 
 def parse(answer: Any) -> Result:
@@ -576,7 +408,7 @@ class StreamParser:
         self._text = ""
         self._decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
         self._scanner = _jsonscan.Scanner(self._on_object)
-        self._builder = _Builder()
+        self._builder = _Builder(_new_notes())
         self._new: list[Item] = []
         self._index = 0
         self._run = 0
@@ -591,7 +423,7 @@ class StreamParser:
         if isinstance(chunk, (bytes, bytearray, memoryview)):
             chunk = self._decoder.decode(bytes(chunk))
         elif not isinstance(chunk, str):
-            chunk, _, _ = _read_response(chunk) if hasattr(chunk, "text") else (None, None, [])
+            chunk, _, _ = read_response(chunk) if hasattr(chunk, "text") else (None, None, [])
             if not chunk:
                 return []
         if not chunk:
@@ -614,14 +446,14 @@ class StreamParser:
         if depth > _jsonscan.MAX_ITEM_DEPTH:
             return
         value, error = _jsonscan.loads_or_none(self._text[start:end])
-        if error is not None or not _is_item_like(value):
+        if error is not None or not is_item_like(value):
             return
         index = self._index
         self._index += 1
         item = self._builder.build(value, index)
         if item is None:
             return
-        owner = self._builder.dedupe.check(item, index)
+        owner = self._builder.is_repeat(item, index)
         if owner >= 0:
             self.duplicates += 1
             self._run += 1

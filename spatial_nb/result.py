@@ -25,6 +25,7 @@ from .geometry import (
     point_to_pixels,
 )
 from .masks import decode_png_mask, encode_png_mask, place_mask
+from .polygons import is_polygon_rings
 
 __all__ = ["Item", "Result", "FORMAT_NAME", "FORMAT_VERSION"]
 
@@ -54,8 +55,11 @@ class Item:
         box3d: ``(x_c, y_c, z_c, x_size, y_size, z_size, roll, pitch, yaw)`` — metres in the
             camera frame (x right, y forward, z up) and degrees — or None.
         mask: Box-local ``uint8`` probability map (0-255) covering exactly ``box``, or None.
-        extra: Other keys the model returned (``in_frame``, ``confidence``, ``polygon``, ...)
-            plus ``"index"``: the item's position in the model's list.
+        extra: Other keys the model returned (``in_frame``, ``confidence``, ...) plus
+            ``"index"``: the item's position in the model's list, and ``"polygon"`` when the
+            mask came as a polygon: normalized ``[x, y]`` rings ``[[[x, y], ...], ...]`` in
+            [0, 1] (even-odd: rings are parts or holes), from which exports write COCO
+            segmentation and ``to_gemini`` writes the mask back.
 
     Example:
         >>> it = Item("cat", box=(0.25, 0.5, 0.75, 1.0))
@@ -143,11 +147,15 @@ class Item:
             out["point"] = point_to_gemini(self.point)
         if self.box3d is not None:
             out["box_3d"] = [round(v, 4) for v in self.box3d]
-        if self.mask is not None:
+        polygon = self.extra.get("polygon")
+        if is_polygon_rings(polygon):  # the model's own form: [x, y] over the image, 0-1000
+            rings = [[[round(x * 1000, 3), round(y * 1000, 3)] for x, y in ring] for ring in polygon]
+            out["mask"] = rings[0] if len(rings) == 1 else rings
+        elif self.mask is not None:
             out["mask"] = encode_png_mask(self.mask)
         out["label"] = self.label
         for key, value in self.extra.items():
-            if key != "index" and key not in out:
+            if key != "index" and key not in out and not (key == "polygon" and "mask" in out):
                 out[key] = value
         return out
 

@@ -201,3 +201,136 @@ def test_coco_json_is_plain_json(tmp_path, results):
     path = tmp_path / "c.json"
     to_coco(results, path, image_sizes=SIZES)
     json.loads(path.read_text())
+
+
+# -- issue 11, item 7: exports that lose nothing (each failed before its fix) ----------------------
+
+def _no_nan(text: str):
+    def refuse(name):
+        raise ValueError(f"not strict JSON: {name}")
+    return json.loads(text, parse_constant=refuse)
+
+
+def test_yolo_label_files_stay_unique_when_stems_clash(tmp_path):
+    from spatial_nb.export import ExportWarning
+
+    results = {
+        "dup.jpg": Result([Item("cat", box=(0.0, 0.0, 0.5, 0.5))]),
+        "dup.png": Result([Item("dog", box=(0.5, 0.5, 1.0, 1.0))]),
+        "sub/Case.JPG": Result([Item("cat", box=(0.0, 0.0, 1.0, 1.0))]),
+        "sub/case.png": Result([]),  # same label file as Case.JPG on macOS / Windows disks
+        "solo.jpg": Result([Item("dog", box=(0.0, 0.0, 0.1, 0.1))]),
+    }
+    root = tmp_path / "yolo"
+    with pytest.warns(ExportWarning, match="4 images share a label file name"):
+        to_yolo(results, root, label_map=["cat", "dog"])
+    # was: dup.txt written twice (the cat lost) and sub/case.txt clobbering sub/Case.txt on case-folding disks
+    assert (root / "dup_jpg.txt").read_text() == "0 0.250000 0.250000 0.500000 0.500000\n"
+    assert (root / "dup_png.txt").read_text() == "1 0.750000 0.750000 0.500000 0.500000\n"
+    assert (root / "sub" / "Case_JPG.txt").read_text() == "0 0.500000 0.500000 1.000000 1.000000\n"
+    assert (root / "sub" / "case_png.txt").read_text() == ""
+    assert (root / "solo.txt").exists() and not (root / "dup.txt").exists()
+    assert json.loads((root / "label_files.json").read_text())["dup.png"] == "dup_png.txt"
+
+
+def test_yolo_class_names_are_one_line_with_a_mapping_file(tmp_path):
+    from spatial_nb.export import ExportWarning
+
+    results = {"a.jpg": Result([Item("red\ncup", box=(0, 0, 0.5, 0.5)), Item("plate", box=(0.5, 0.5, 1, 1)),
+                                Item("tab\tbed\u2028name", box=(0, 0, 1, 1))])}
+    root = tmp_path / "yolo"
+    with pytest.warns(ExportWarning, match="2 class names were changed"):
+        lm = to_yolo(results, root)
+    lines = (root / "classes.txt").read_text().split("\n")[:-1]
+    assert lines == ["plate", "red cup", "tab bed name"]  # was: 4 lines, every id after "red" shifted
+    assert lm.names == {0: "plate", 1: "red\ncup", 2: "tab\tbed\u2028name"}  # matching keeps the real labels
+    mapping = json.loads((root / "class_names.json").read_text())
+    assert mapping == [{"id": 1, "name": "red cup", "label": "red\ncup"},
+                       {"id": 2, "name": "tab bed name", "label": "tab\tbed\u2028name"}]
+    assert (root / "a.txt").read_text().splitlines()[0].startswith("1 ")
+
+
+def test_coco_is_strict_json_even_with_nan_scores(tmp_path):
+    # A Result from an older spatial_nb (or built by hand) can hold NaN; was: a bare NaN in the file.
+    res = Result([Item("a", box=(0, 0, 0.5, 0.5), extra={"confidence": float("nan")}),
+                  Item("b", box=(0, 0, 0.5, 0.5), extra={"confidence": float("inf"), "score": 0.25})])
+    path = tmp_path / "coco.json"
+    to_coco({"x.png": res}, path, image_sizes={"x.png": (10, 10)})
+    data = _no_nan(path.read_text(encoding="utf-8"))
+    assert [a["score"] for a in data["annotations"]] == [1.0, 0.25]
+
+
+def test_coco_keeps_file_names_that_are_not_valid_unicode(tmp_path):
+    name = "caf\udce9.jpg"  # os.fsdecode of the Latin-1 bytes b"caf\xe9.jpg"
+    path = tmp_path / "coco.json"
+    to_coco({name: Result([Item("a", box=(0, 0, 1, 1))])}, path, image_sizes={name: (4, 4)})
+    assert _no_nan(path.read_text(encoding="utf-8"))["images"][0]["file_name"] == name
+
+
+def test_coco_skips_unreadable_images_with_one_summary_line(tmp_path):
+    from PIL import Image
+
+    from spatial_nb.export import ExportWarning
+
+    Image.new("RGB", (40, 20)).save(tmp_path / "good.png")
+    (tmp_path / "broken.png").write_bytes(b"\x89PNG\r\n\x1a\n not really")
+    results = {name: Result([Item("a", box=(0, 0, 0.5, 0.5))]) for name in ("good.png", "broken.png", "gone.png")}
+    with pytest.warns(ExportWarning, match=r"COCO export: skipped 2 of 3 images whose size could not be read"):
+        coco = to_coco(results, tmp_path / "coco.json", images_root=tmp_path)  # was: SpatialNBError, no file
+    assert [img["file_name"] for img in coco["images"]] == ["good.png"]
+    assert [a["bbox"] for a in coco["annotations"]] == [[0, 0, 20, 10]]
+    info = coco["info"]["spatial_nb"]
+    assert set(info["skipped_images"]) == {"broken.png", "gone.png"}
+    assert "FileNotFoundError" in info["skipped_images"]["gone.png"]
+    assert info["summary"].startswith("COCO export: skipped 2 of 3 images")
+    assert _no_nan((tmp_path / "coco.json").read_text())["images"][0]["file_name"] == "good.png"
+
+
+FORUM_POLYGON = [[325, 411], [327, 471], [332, 523], [397, 534], [403, 492], [408, 426]]
+
+
+@pytest.mark.parametrize("masks", ["auto", "polygon"])
+def test_coco_segmentation_comes_straight_from_the_models_polygon(masks):
+    from spatial_nb.parsing import parse
+
+    res = parse(json.dumps({"boxes": [{"box_2d": [411, 325, 534, 408], "label": "mug", "mask": FORUM_POLYGON,
+                                        "confidence": 0.9}]}))
+    coco = to_coco({"k.jpg": res}, image_sizes={"k.jpg": (1000, 1000)}, masks=masks)
+    (ann,) = coco["annotations"]
+    # was: an outline traced from a 256-px raster of the polygon read as [y, x]
+    assert ann["segmentation"] == [[float(v) for point in FORUM_POLYGON for v in point]]
+    assert ann["score"] == 0.9 and ann["bbox"] == [325, 411, 83, 123]
+
+
+def test_coco_polygon_with_a_hole_goes_out_as_rle():
+    from pycocotools import mask as mask_utils
+
+    from spatial_nb.parsing import parse
+    from spatial_nb.polygons import polygon_mask
+
+    rings = [[[100, 100], [900, 100], [900, 900], [100, 900]], [[300, 300], [700, 300], [700, 700], [300, 700]]]
+    res = parse(json.dumps([{"mask": rings, "label": "frame"}]))
+    coco = to_coco({"f.png": res}, image_sizes={"f.png": (200, 100)})
+    seg = coco["annotations"][0]["segmentation"]
+    assert isinstance(seg, dict)  # COCO polygons would fill the hole
+    got = mask_utils.decode({"size": seg["size"], "counts": seg["counts"].encode()}).astype(bool)
+    expected = polygon_mask(res[0].extra["polygon"], 200, 100)
+    assert np.array_equal(got, expected) and not got[50, 100] and got[15, 100]
+    assert coco["annotations"][0]["area"] == float(expected.sum())
+
+
+def test_a_result_file_written_before_issue_11_still_loads_and_exports():
+    from pathlib import Path
+
+    from spatial_nb.result import FORMAT_VERSION
+
+    text = (Path(__file__).parent / "data" / "result_v1_before_issue11.json").read_text()
+    assert json.loads(text)["version"] == FORMAT_VERSION == 1
+    res = Result.from_json(text)
+    assert res.labels == ["cup", "plate", "spoon", "table", "fork"]
+    assert res[1].extra["polygon"] == [[500, 100], [500, 300], [700, 300], [700, 100]]  # the old raw value
+    coco = to_coco({"old.jpg": res}, image_sizes={"old.jpg": (640, 480)}, masks="polygon")
+    plate = coco["annotations"][1]
+    # The old raw [y, x] 0-1000 value is not taken for normalized rings: its mask is traced instead.
+    assert plate["segmentation"] and all(v <= 640 for poly in plate["segmentation"] for v in poly)
+    assert Result.from_json(res.to_json()) == res

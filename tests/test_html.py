@@ -102,7 +102,7 @@ def test_overlay_is_complete_without_style():
 
 
 def test_hover_css_is_scoped_by_unique_id():
-    with pytest.warns(UserWarning, match="does not fit inside the 64x64"):  # five labels: the legend goes outside
+    with pytest.warns(UserWarning, match="does not fit inside the 64x64"):  # five labels: the legend is cut
         a = to_html(Image.new("RGB", (64, 64)), mixed_result())
         b = to_html(Image.new("RGB", (64, 64)), mixed_result())
     id_a = re.search(r'id="(snb-[0-9a-f]+)"', a).group(1)

@@ -231,11 +231,14 @@ def test_points_and_3d_boxes_take_part(width, height):
 def test_label_boxes_is_public_and_matches_draw_size():
     assert snb.label_boxes is label_boxes
     res = Result([Item("a " * 200, box=(0.1, 0.1, 0.3, 0.3))])  # more text than the picture can hold, even wrapped
-    with pytest.warns(UserWarning, match="put outside"):
-        placements = label_boxes(Image.new("RGB", (200, 150)), res)
-    assert placements and all(p.box[2] <= 200 for p in placements)
-    with pytest.warns(UserWarning, match="put outside"):
+    # by default the picture keeps its size (draw's promise): the legend is cut at its edges, with a warning
+    with pytest.warns(UserWarning, match="cut at the picture's edges"):
         out = snb.draw(Image.new("RGB", (200, 150)), res)
+    assert out.size == (200, 150)
+    # legend="outside" shows it all and the picture grows
+    placements = label_boxes(Image.new("RGB", (200, 150)), res, legend="outside")
+    assert placements and all(p.box[2] <= 200 for p in placements)
+    out = snb.draw(Image.new("RGB", (200, 150)), res, legend="outside")
     assert out.width == 200 and max(p.box[3] for p in placements) <= out.height and out.height > 150
     assert _recoverable("a " * 200, placements)
 

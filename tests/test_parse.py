@@ -365,14 +365,14 @@ def _png_b64(arr: np.ndarray, fmt="PNG") -> str:
         ([[0.0, 0.5], [1.0, 0.25]], (2, 2), None),  # probabilities
         ([[0, 200], [255, 10]], (2, 2), None),  # 0-255 grid
         ([1, 0, 0, 1], (2, 2), None),  # flat booleans of square length
-        ([[100, 100], [100, 400], [400, 400]], (256, 256), None),  # polygon [y, x] 0-1000
-        ([[0.1, 0.1], [0.1, 0.4], [0.4, 0.4]], (256, 256), None),  # polygon in 0-1
-        ([100, 100, 100, 400, 400, 400], (256, 256), None),  # flat polygon
-        ([{"x": 100, "y": 100}, {"x": 400, "y": 100}, {"x": 400, "y": 400}], (256, 256), None),  # x/y objects
-        ([[[0, 0], [0, 200], [200, 200]], [[300, 300], [300, 450], [450, 450]]], (256, 256), None),  # 2 rings
-        ({"polygon": [[0, 0], [0, 200], [200, 200]]}, (256, 256), None),  # polygon inside an object
-        ("<start_of_mask><seg_35><seg_65><seg_4>", None, "<seg_..> segmentation tokens"),  # tokens
-        ("<seg_12><seg_13>", None, "<seg_..> segmentation tokens"),  # tokens without start marker
+        # polygons ([x, y] over the whole image): box-local map on the box's pixels of a 3840x2160
+        # frame (the box [0, 0, 500, 500] is 1920x1080 there); tables in test_polygons.py
+        ([[0, 0], [500, 0], [500, 500], [0, 400]], (1080, 1920), None),  # polygon 0-1000
+        ([[0.0, 0.0], [0.5, 0.0], [0.5, 0.5], [0.0, 0.4]], (1080, 1920), None),  # polygon in 0-1
+        ([0, 0, 500, 0, 500, 500, 0, 400], (1080, 1920), None),  # flat polygon
+        ([{"x": 0, "y": 0}, {"x": 500, "y": 0}, {"x": 500, "y": 500}], (1080, 1920), None),  # x/y objects
+        ([[[0, 0], [200, 0], [200, 500]], [[300, 0], [500, 0], [500, 500]]], (1080, 1920), None),  # 2 rings
+        ({"polygon": [[0, 0], [500, 0], [500, 500]]}, (1080, 1920), None),  # polygon inside an object
         ("data:image/jpeg;base64,/9j/4AAQ", None, "image/jpeg data URL"),  # another image type
         ("iVBORw0KGgoAAAA!!!", None, "PNG that could not be used"),  # broken PNG
         ("aGVsbG8=", None, "unknown format"),  # base64 of something else
@@ -400,20 +400,42 @@ def test_mask_shapes(mask, shape, warning):
         assert it.mask.max() > 0
 
 
-def test_polygon_is_rasterized_into_its_box_and_kept_in_extra():
-    # Triangle covering the lower-left half of the box [0,0]-[500,500] (y first).
+def test_polygon_is_rasterized_into_its_box_and_kept_normalized_in_extra():
+    # Triangle [x, y] covering the upper-right half of the box [0,0]-[500,500]. (The issue
+    # changed this test: polygons were read as [y, x] and kept in extra as the model sent them.)
     res = parse(_mask_item([[0, 0], [500, 0], [500, 500]]))
     it = res[0]
-    assert it.extra["polygon"] == [[0, 0], [500, 0], [500, 500]]  # as the model sent it
+    assert it.extra["polygon"] == [[[0.0, 0.0], [0.5, 0.0], [0.5, 0.5]]]  # normalized [x, y] rings
     full = it.mask_full(400, 400)
-    assert full[190, 10] and not full[10, 190]  # below the diagonal only
+    assert full[10, 190] and not full[190, 10]  # above the diagonal only
     assert full.sum() == pytest.approx(200 * 200 / 2, rel=0.03)
 
 
 def test_polygon_without_box_gets_its_bounds_as_box():
-    res = parse(dumps([{"polygon": [[100, 200], [100, 600], [300, 600], [300, 200]], "label": "r"}]))
+    res = parse(dumps([{"polygon": [[200, 100], [600, 100], [600, 300], [200, 300]], "label": "r"}]))
     assert res[0].box == pytest.approx((0.2, 0.1, 0.6, 0.3))
-    assert res[0].mask.mean() > 250  # a rectangle fills its own box
+    assert res[0].mask.min() == 255  # a rectangle fills its own box
+
+
+@pytest.mark.parametrize(
+    "mask",
+    [
+        "<start_of_mask><seg_35><seg_65><seg_4>",  # Gemini 2.5's token answer
+        "<seg_12><seg_13>",  # tokens without the start marker
+        ["<start_of_mask>", "<seg_4>", "<seg_20>"],  # tokens as a list of strings
+    ],
+)
+def test_segmentation_tokens_keep_the_box_and_warn_naming_the_mask_models(mask):
+    from spatial_nb import models
+
+    items = [box(f"m{i}", [0, 100 * i, 100, 100 * i + 90], mask=mask) for i in range(3)]
+    res = parse(dumps(items))
+    assert res.labels == ["m0", "m1", "m2"] and all(it.mask is None and it.box for it in res)
+    (warning,) = res.warnings  # once for all three
+    assert "3 masks came as <start_of_mask><seg_..> segmentation tokens" in warning
+    assert "kept the boxes without a mask" in warning
+    mask_models = [m for m in models.KNOWN_MODELS if models.supports(m, "masks")]
+    assert mask_models and all(m in warning for m in mask_models)
 
 
 def test_png_mask_without_box_is_dropped_with_warning():

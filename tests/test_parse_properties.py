@@ -161,3 +161,99 @@ def test_streaming_in_any_chunks_equals_parse(raw_items, data):
     final = sp.result()
     assert final == parse(text)
     assert [got(i) for i in streamed] == [got(i) for i in final]
+
+
+# -- issue 11: every Result parse returns can be saved, loaded and drawn ------------------------------
+def _png(draw) -> str:
+    import numpy as np
+
+    from spatial_nb.masks import encode_png_mask
+
+    h, w = draw(st.integers(1, 12)), draw(st.integers(1, 12))
+    return encode_png_mask(np.asarray(draw(st.lists(st.integers(0, 255), min_size=h * w, max_size=h * w)),
+                                      dtype=np.uint8).reshape(h, w))
+
+
+any_number = st.one_of(st.integers(-100, 1100), st.floats(allow_nan=True, allow_infinity=True))
+coord = st.integers(-50, 1050)
+wild_text = st.text(max_size=8)  # any code point, lone surrogates included
+
+
+@st.composite
+def wild_items(draw):
+    item: dict = {}
+    if draw(st.booleans()):
+        item["label"] = draw(st.one_of(wild_text, st.integers(), st.none(), st.lists(wild_text, max_size=2)))
+    kind = draw(st.sampled_from(["box", "point", "box3d", "polygon", "png", "tokens", "grid", "off"]))
+    if kind in ("box", "png", "tokens", "grid") or draw(st.booleans()):
+        item["box_2d"] = draw(st.lists(coord, min_size=4, max_size=4))
+    if kind == "point":
+        item["point"] = draw(st.lists(coord, min_size=2, max_size=2))
+    elif kind == "box3d":
+        item["box_3d"] = draw(st.lists(st.floats(-20, 20), min_size=9, max_size=9))
+    elif kind == "polygon":
+        ring = st.lists(st.lists(coord, min_size=2, max_size=2), min_size=3, max_size=7)
+        item["mask"] = draw(st.one_of(ring, st.lists(ring, min_size=1, max_size=3)))
+    elif kind == "png":
+        item["mask"] = _png(draw)
+    elif kind == "tokens":
+        item["mask"] = "<start_of_mask>" + "".join(f"<seg_{k}>" for k in draw(st.lists(st.integers(0, 99), max_size=4)))
+    elif kind == "grid":
+        item["mask"] = draw(st.lists(st.lists(st.booleans(), min_size=2, max_size=2), min_size=2, max_size=3))
+    else:
+        item["in_frame"] = False
+    if draw(st.booleans()):
+        item["confidence"] = draw(any_number)
+    if draw(st.booleans()):
+        item[draw(wild_text)] = draw(st.one_of(wild_text, any_number, st.lists(any_number, max_size=3)))
+    return item
+
+
+@st.composite
+def wild_answers(draw):
+    items = draw(st.lists(wild_items(), max_size=6))
+    ascii_only = draw(st.booleans())
+    dump = lambda v: json.dumps(v, ensure_ascii=ascii_only)  # noqa: E731 - NaN/Infinity stay as Python writes them
+    shape = draw(st.sampled_from(["list", "wrapper", "values", "commas", "empty_then", "wrappers", "fences",
+                                  "truncated"]))
+    if shape == "commas":
+        return ", ".join(dump(it) for it in items), len(items)
+    if shape == "empty_then":
+        return "[]\n" + dump(items), len(items)
+    if shape == "wrappers":
+        return dump([{"boxes": [it]} for it in items]), len(items)
+    if shape == "list":
+        return dump(items), len(items)
+    if shape == "wrapper":
+        return dump({"boxes": items, "note": draw(wild_text)}), len(items)
+    if shape == "values":
+        return "\n".join(dump(it) for it in items), len(items)
+    if shape == "fences":
+        half = len(items) // 2
+        prose = draw(wild_text.filter(lambda t: "`" not in t))
+        return f"```json\n{dump(items[:half])}\n```\n{prose}\n```json\n{dump(items[half:])}\n```", len(items)
+    text = dump(items)
+    return text[: draw(st.integers(0, len(text)))], None  # how many items survive a cut is another test's job
+
+
+@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(wild_answers())
+def test_every_parsed_result_round_trips_and_draws(answer):
+    import warnings
+
+    from PIL import Image
+
+    import spatial_nb as snb
+    from spatial_nb import Result
+
+    text, sent = answer
+    res = parse(text)
+    if sent is not None and len(res) < sent:
+        assert res.warnings, "items were dropped without a warning"
+    saved = res.to_json()  # strict JSON: raises on NaN
+    saved.encode("utf-8")  # valid Unicode: raises on lone surrogates
+    assert Result.from_json(saved) == res
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # missing glyphs for random code points are reported, not errors
+        out = snb.draw(Image.new("RGB", (96, 64), "white"), res)
+    assert out.size == (96, 64)

@@ -97,7 +97,7 @@ def test_figure_size_is_capped_whatever_the_picture_shape():
 
     from spatial_nb.plotting import figure_size
 
-    with pytest.warns(UserWarning, match="does not fit inside"):  # no room for a chip 3 pixels wide: legend beside
+    with pytest.warns(UserWarning, match="does not fit inside"):  # no room for a chip 3 pixels wide
         ax = plot(Image.new("RGB", (3, 2000)), Result([Item("pole", box=(0.0, 0.1, 1.0, 0.9))]))
     width, height = ax.figure.get_size_inches()
     assert width <= 10 and height <= 10 and width >= 1.5
