@@ -35,7 +35,8 @@ def _mask_models() -> str:
     try:
         from . import models
 
-        names = [m for m in models.KNOWN_MODELS if models.supports(m, "masks")]
+        names = [m for m in models.KNOWN_MODELS
+                 if models.supports(m, "masks") and models.profile(m).status == "current"]
     except Exception:  # the table is another module's business; never fail a parse over it
         names = []
     if not names:
