@@ -144,14 +144,14 @@ def run_demo(
         _write_text(js, res.to_json(indent=2))
         outputs.append(DemoOutput(rec, png, page, js, len(res)))
         say(
-            f"{TAG} {rec.image}: drew {_count(len(res), rec.kind)} from {rec.model}'s answer to "
-            f"{rec.prompt!r} (quoted in Google's Gemini cookbook) -> {png}, {page}, {js}; "
-            f"live: {rec.live_command()} with GOOGLE_API_KEY set"
+            f"{TAG} {rec.image}: drew {_count(len(res), rec.kind)} from {rec.model} (quoted in Google's "
+            f"Gemini cookbook) -> {png.with_suffix('')}.png/.html/.json; "
+            f"live: GOOGLE_API_KEY=... {rec.live_command()}"
         )
     index = folder / "index.html"
     _write_text(index, _index(outputs))
     say(
-        f"{TAG} wrote {len(outputs)} recorded answers to {index} (open it in a browser); "
-        f"none of them was asked now: {LIVE_HINT}, then spatial-nb detect IMAGE \"PROMPT\""
+        f"{TAG} {len(outputs)} recordings, none asked now: open {index}; {LIVE_HINT}, "
+        "then spatial-nb detect IMAGE \"PROMPT\""
     )
     return outputs

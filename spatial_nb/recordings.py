@@ -92,9 +92,12 @@ class Recording:
         return sample_path(self.image)
 
     def live_command(self) -> str:
-        """The ``spatial-nb detect`` command that asks Gemini the same question live."""
+        """The ``spatial-nb detect`` command that asks Gemini the same question live.
+
+        The photo is named by its sample name: ``detect`` finds bundled photos by name from any folder.
+        """
         return (
-            f"spatial-nb detect {shlex.quote(str(self.path()))} {shlex.quote(self.prompt)} "
+            f"spatial-nb detect {shlex.quote(self.image)} {shlex.quote(self.prompt)} "
             f"--kind {self.kind} --out overlay.png"
         )
 
