@@ -87,4 +87,8 @@ def test_demo_runs_from_the_installed_wheel(wheel, tmp_path):
     lines = proc.stdout.splitlines()
     assert lines[0].startswith(str(site)) and lines[1] == str(site / "spatial_nb" / "_bundled_images")
     assert (tmp_path / "demo" / "socks-with-face.png").is_file() and (tmp_path / "demo" / "index.html").is_file()
-    assert str(site / "spatial_nb" / "_bundled_images" / "socks.jpg") in proc.stdout  # the live command's photo
+    assert "spatial-nb detect socks.jpg " in proc.stdout  # the live command names the photo by its sample name
+    # ... which detect finds among the wheel's bundled photos from any folder
+    find = "from spatial_nb.paths import find_image\nprint(find_image('socks.jpg').path)"
+    proc = subprocess.run([sys.executable, "-c", find], capture_output=True, text=True, env=env, cwd=tmp_path, timeout=60)
+    assert proc.stdout.strip() == str(site / "spatial_nb" / "_bundled_images" / "socks.jpg"), proc.stdout + proc.stderr
