@@ -143,10 +143,10 @@ def explain(exc: BaseException, *, client: Any, model: str, sent_thinking: str |
             msg = (f"model {model!r} was not found (HTTP 404){hint}: {detail}. Current models: "
                    + ", ".join(models.picker_models()[:8]) + " (spatial-nb models lists them all)")
         elif code == 429:
-            msg = (f"Gemini quota or rate limit exhausted (HTTP 429) after {attempts} attempt(s): {detail}. "
+            msg = (f"Gemini quota or rate limit exhausted (HTTP 429) after {_tries(attempts)}: {detail}. "
                    "Wait a minute and retry, lower the concurrency, or check your quota")
         elif code == 408 or code >= 500:
-            msg = (f"Gemini server error (HTTP {code} {status}) on all {attempts} attempt(s) for {model}: "
+            msg = (f"Gemini server error (HTTP {code} {status}) on all {_tries(attempts)} for {model}: "
                    f"{detail}. Try again later or pick another model")
         else:
             msg = f"Gemini request failed (HTTP {code} {status}) for {model}: {detail}"
