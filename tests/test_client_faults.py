@@ -229,3 +229,18 @@ def test_transient_tells_a_retryable_failure_from_a_request_to_fix(fake_gemini):
         _client(retry_attempts=1).detect(IMG, "Detect")
     assert (bad.value.status, bad.value.transient) == (400, False)
     assert (busy.value.status, busy.value.transient) == (503, True)
+
+
+def test_a_refused_connection_is_retried_then_one_line(monkeypatch):
+    import socket
+
+    from .conftest import TEST_KEY
+
+    with socket.socket() as sock:  # a port with nothing listening on it
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    monkeypatch.setenv("GOOGLE_GEMINI_BASE_URL", f"http://127.0.0.1:{port}")
+    monkeypatch.setenv("GOOGLE_API_KEY", TEST_KEY)
+    with pytest.raises(GeminiRequestError, match="could not reach Gemini on all 2 attempts .*ConnectError") as info:
+        _client(retry_attempts=2).detect(IMG, "Detect")
+    assert info.value.transient and "\n" not in str(info.value)
