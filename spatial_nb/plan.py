@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from . import images as _images
 from . import models
 from .adaptation import Adaptation, SettingsAdaptedWarning, next_adaptation
-from .deadline import Deadline, active
+from .deadline import Deadline, active, check_timeout
 from .empty_answers import empty_answer_message, is_empty_answer, is_refusal
 from .errors import OfflineCacheMiss
 from .prompts import KIND_TITLES, KINDS, generation_config
@@ -99,7 +99,7 @@ class RequestPlan:
             self.context_text, self.context_prompt = str(context), None
         timeout = settings.get("timeout")
         #: Seconds this request may take in all (None: no limit).
-        self.timeout: float | None = client.timeout if timeout is None else timeout
+        self.timeout: float | None = client.timeout if timeout is None else check_timeout(timeout)
         self.started: float | None = None
         self.deadline: Deadline | None = None
         self.adaptations: list[Adaptation] = []

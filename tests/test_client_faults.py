@@ -244,3 +244,9 @@ def test_a_refused_connection_is_retried_then_one_line(monkeypatch):
     with pytest.raises(GeminiRequestError, match="could not reach Gemini on all 2 attempts .*ConnectError") as info:
         _client(retry_attempts=2).detect(IMG, "Detect")
     assert info.value.transient and "\n" not in str(info.value)
+
+
+def test_a_bad_per_call_timeout_fails_before_sending(fake_gemini):
+    with pytest.raises(ValueError, match="more than 0"):
+        _client().detect(IMG, "Detect", timeout=-1)
+    assert fake_gemini.model_requests() == []
