@@ -186,7 +186,7 @@ class Client:
             raise ValueError("retry_attempts counts the first request too: use 1 or more")
         self.retry_attempts = int(retry_attempts)
         self.retry_initial_delay = float(retry_initial_delay)
-        self.timeout = check_timeout(timeout)
+        self.timeout = timeout  # validated by the property
         self._cache_setting = cache
         self._cache: Cache | None = None
         key, where = _find_api_key(api_key)
@@ -212,13 +212,22 @@ class Client:
         return self.__key.get()
 
     @property
+    def timeout(self) -> float | None:
+        """Seconds one request may take in all (None: no limit); settable, e.g. from a panel."""
+        return self._timeout
+
+    @timeout.setter
+    def timeout(self, seconds: float | None) -> None:
+        self._timeout = check_timeout(seconds)
+
+    @property
     def deadline(self) -> float | None:
-        """Same as :attr:`timeout`: overall seconds for one request (None: no limit)."""
+        """Same as :attr:`timeout` (the name #10's adaptation loop used)."""
         return self.timeout
 
     @deadline.setter
     def deadline(self, seconds: float | None) -> None:
-        self.timeout = check_timeout(seconds)
+        self.timeout = seconds
 
     @property
     def retry_schedule(self) -> RetrySchedule:
@@ -242,9 +251,7 @@ class Client:
         if "retry_attempts" in changes and int(changes["retry_attempts"]) < 1:
             raise ValueError("retry_attempts counts the first request too: use 1 or more")
         for name, value in changes.items():
-            if name == "timeout":
-                value = check_timeout(value)
-            elif name == "retry_attempts":
+            if name == "retry_attempts":
                 value = int(value)
             elif name == "profile_overrides":
                 value = dict(value or {})

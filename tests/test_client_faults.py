@@ -250,3 +250,13 @@ def test_a_bad_per_call_timeout_fails_before_sending(fake_gemini):
     with pytest.raises(ValueError, match="more than 0"):
         _client().detect(IMG, "Detect", timeout=-1)
     assert fake_gemini.model_requests() == []
+
+
+def test_the_limit_can_be_changed_on_a_client_and_is_checked():
+    client = Client(api_key="x" * 39)
+    client.timeout = 45
+    assert client.timeout == 45 and client.copy(timeout=10).timeout == 10 and client.timeout == 45
+    with pytest.raises(ValueError):
+        client.timeout = 0
+    with pytest.raises(ValueError):
+        client.copy(timeout=-5)
