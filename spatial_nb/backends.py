@@ -73,7 +73,12 @@ class Answer:
 def send(backend: str, sdk: Any, plan: Any, config: dict[str, Any]) -> Answer:
     """One request on ``backend`` with the generation ``config`` actually sent."""
     if backend == "interactions":
-        interaction = sdk.interactions.create(**interactions_request(plan, config))
+        try:
+            interaction = sdk.interactions.create(**interactions_request(plan, config))
+        except Exception as exc:
+            if _empty_ok_body(exc):  # HTTP 200 with nothing in it: an empty answer, not an error
+                return Answer("")
+            raise
         return read_interaction(interaction)
     from google.genai import types
 
@@ -81,6 +86,17 @@ def send(backend: str, sdk: Any, plan: Any, config: dict[str, Any]) -> Answer:
         model=plan.profile.name, contents=plan.contents(), config=types.GenerateContentConfig(**config)
     )
     return read_response([response])
+
+
+def _empty_ok_body(exc: BaseException) -> bool:
+    """True when the SDK failed to read an HTTP 200 whose body was empty."""
+    response = getattr(exc, "response", None)
+    if getattr(response, "status_code", None) != 200:
+        return False
+    try:
+        return not (response.content or b"").strip()
+    except Exception:  # noqa: BLE001 - a body that cannot be read again
+        return False
 
 
 # -- generate_content answers ----------------------------------------------------------------

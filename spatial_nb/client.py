@@ -3,13 +3,15 @@
 Wraps ``google.genai.Client`` (imported on first use) with the per-model settings of
 :mod:`spatial_nb.models`, two request paths (``generate_content`` by default, or the
 Interactions API with ``backend="interactions"``; see :mod:`spatial_nb.backends`), retries
-through the SDK's own ``HttpRetryOptions`` (408/429/5xx), settings that adapt to a 400 about
-thinking or temperature (:mod:`spatial_nb.adaptation`), one-line errors that never contain
-the key, and the on-disk answer cache (a hit needs no decode of the image).
+through the SDK's own ``HttpRetryOptions`` (408/429/5xx, resets, non-JSON bodies) inside one
+overall time limit per request (:mod:`spatial_nb.deadline`, :mod:`spatial_nb.http_guard`),
+settings that adapt to a 400 about thinking or temperature (:mod:`spatial_nb.adaptation`),
+one-line errors that never contain the key, and the on-disk answer cache.
 """
 
 from __future__ import annotations
 
+import copy as _copy
 import os
 import threading
 import warnings
@@ -18,8 +20,10 @@ from typing import TYPE_CHECKING, Any
 from . import models
 from .adaptation import SettingsAdaptedWarning, SettingsMemory
 from .backends import BACKENDS, read_response, response_text
+from .deadline import DEFAULT_TIMEOUT, RetrySchedule, check_timeout
 from .errors import MissingKeyError, OfflineCacheMiss
-from .plan import ModelSupportWarning, RequestPlan
+from .plan import RETRY_STATUS_CODES, ModelSupportWarning, RequestPlan
+from .redaction import install_log_filter, remember_secret
 from .request_errors import one_line as _one_line
 from .result import Result
 from .streaming import DetectStream
@@ -31,13 +35,10 @@ if TYPE_CHECKING:  # pragma: no cover
 __all__ = ["Client", "DetectStream", "ModelSupportWarning", "SettingsAdaptedWarning", "RETRY_STATUS_CODES",
            "find_api_key"]
 
-#: HTTP statuses the SDK retries (with exponential backoff); 400/401/403/404 are not retried.
-RETRY_STATUS_CODES = [408, 429, 500, 502, 503, 504]
-
 _TRUE = {"1", "true", "yes", "on"}
 _DETECT_SETTINGS = dict(temperature=None, max_size=640, system_instruction=None, model=None, structured=False,
                         thinking=None, max_output_tokens=None, context=None, seed=None, image_format=None,
-                        media_resolution=None)
+                        media_resolution=None, timeout=None)
 
 
 class _Secret:
@@ -126,9 +127,13 @@ class Client:
         cache: True (the default on-disk cache), False (none) or a :class:`~spatial_nb.cache.Cache`.
         offline: Replay from the cache only (default: ``SPATIAL_NB_OFFLINE=1``); a miss raises
             :class:`~spatial_nb.errors.OfflineCacheMiss`. Works without a key.
-        retry_attempts: Attempts in total for 408/429/5xx answers (1 = no retry).
-        retry_initial_delay: Seconds before the first retry (then exponential backoff).
-        timeout: Seconds per HTTP request (None: the SDK's default).
+        retry_attempts: Attempts in total for 408/429/5xx answers, connection resets and
+            non-JSON bodies (1 = no retry); the SDK does the retrying.
+        retry_initial_delay: Seconds before the first retry (then exponential backoff, plus up
+            to this much random jitter).
+        timeout: Seconds one request may take in all (default 120): every attempt, the waits
+            between them, settings adaptation and a slow body; each attempt gets the time
+            left. None: no overall limit. Per call: ``detect(..., timeout=...)``.
         profile_overrides: Fields of the model profile to change, e.g.
             ``{"thinking": "level", "thinking_value": "low"}``.
 
@@ -155,7 +160,7 @@ class Client:
         offline: bool | None = None,
         retry_attempts: int = 3,
         retry_initial_delay: float = 1.0,
-        timeout: float | None = None,
+        timeout: float | None = DEFAULT_TIMEOUT,
         profile_overrides: dict[str, Any] | None = None,
     ):
         if backend not in BACKENDS:
@@ -181,9 +186,7 @@ class Client:
             raise ValueError("retry_attempts counts the first request too: use 1 or more")
         self.retry_attempts = int(retry_attempts)
         self.retry_initial_delay = float(retry_initial_delay)
-        self.timeout = timeout
-        #: Overall seconds for one detect call, adaptation included (None: no limit).
-        self.deadline: float | None = None
+        self.timeout = timeout  # validated by the property
         self._cache_setting = cache
         self._cache: Cache | None = None
         key, where = _find_api_key(api_key)
@@ -194,7 +197,8 @@ class Client:
         uses_key = not self.vertexai or not (project or os.environ.get("GOOGLE_CLOUD_PROJECT"))
         if key and uses_key and not self.offline:
             _check_key(key, where)
-        self._sdk_client: Any = None
+        remember_secret(key)  # redaction.redact and the log filter know it from now on
+        self._sdk_clients: dict[RetrySchedule, Any] = {}  # one SDK client per attempts setting (see copy())
         self._sdk_lock = threading.Lock()
 
     def __repr__(self) -> str:
@@ -206,6 +210,54 @@ class Client:
     def _secret_key(self) -> str | None:
         """The key, for redacting it from error text (never shown)."""
         return self.__key.get()
+
+    @property
+    def timeout(self) -> float | None:
+        """Seconds one request may take in all (None: no limit); settable, e.g. from a panel."""
+        return self._timeout
+
+    @timeout.setter
+    def timeout(self, seconds: float | None) -> None:
+        self._timeout = check_timeout(seconds)
+
+    @property
+    def deadline(self) -> float | None:
+        """Same as :attr:`timeout` (the name #10's adaptation loop used)."""
+        return self.timeout
+
+    @deadline.setter
+    def deadline(self, seconds: float | None) -> None:
+        self.timeout = seconds
+
+    @property
+    def retry_schedule(self) -> RetrySchedule:
+        """How the SDK retries for this client (attempts, delays, jitter)."""
+        return RetrySchedule(attempts=self.retry_attempts, initial_delay=self.retry_initial_delay,
+                             jitter=self.retry_initial_delay)
+
+    def copy(self, **changes: Any) -> Client:
+        """This client with some settings changed (``retry_attempts``, ``retry_initial_delay``,
+        ``timeout``, ``offline``, ``profile_overrides``); it shares the key, the cache and the
+        HTTP connections.
+
+        Example:
+            >>> quick = client.copy(timeout=20, retry_attempts=1)  # doctest: +SKIP
+        """
+        allowed = {"retry_attempts", "retry_initial_delay", "timeout", "offline", "profile_overrides"}
+        unknown = set(changes) - allowed
+        if unknown:
+            raise TypeError(f"Client.copy() cannot change {sorted(unknown)}; it can change {sorted(allowed)}")
+        other = _copy.copy(self)
+        if "retry_attempts" in changes and int(changes["retry_attempts"]) < 1:
+            raise ValueError("retry_attempts counts the first request too: use 1 or more")
+        for name, value in changes.items():
+            if name == "retry_attempts":
+                value = int(value)
+            elif name == "profile_overrides":
+                value = dict(value or {})
+            setattr(other, name, value)
+        other.profile()  # validate overrides now
+        return other
 
     # -- settings ---------------------------------------------------------------------------
     def profile(self, model: str | models.ModelProfile | None = None) -> models.ModelProfile:
@@ -246,35 +298,38 @@ class Client:
     def _sdk(self) -> Any:
         if self.offline:  # pragma: no cover - guarded by callers
             raise OfflineCacheMiss("offline mode: no request may be sent")
+        schedule = self.retry_schedule
         with self._sdk_lock:
-            return self._sdk_locked()
+            sdk = self._sdk_clients.get(schedule)
+            if sdk is None:
+                sdk = self._sdk_clients[schedule] = self._new_sdk(schedule)
+            return sdk
 
-    def _sdk_locked(self) -> Any:
-        if self._sdk_client is None:
-            from google import genai
-            from google.genai import types
+    def _new_sdk(self, schedule: RetrySchedule) -> Any:
+        from google import genai
+        from google.genai import types
 
-            retry = types.HttpRetryOptions(
-                attempts=self.retry_attempts,
-                initial_delay=self.retry_initial_delay,
-                jitter=self.retry_initial_delay,  # random extra wait up to one initial delay
-                http_status_codes=list(RETRY_STATUS_CODES),
-            )
-            http = types.HttpOptions(
-                retry_options=retry,
-                timeout=None if self.timeout is None else int(self.timeout * 1000),
-            )
-            kwargs: dict[str, Any] = {"http_options": http}
-            if self.vertexai:
-                kwargs.update(vertexai=True, project=self.project, location=self.location)
-                if self.__key.get() and not (self.project or os.environ.get("GOOGLE_CLOUD_PROJECT")):
-                    kwargs["api_key"] = self.__key.get()  # Vertex AI express mode
-            else:
-                kwargs["api_key"] = self.__key.get()
-            with warnings.catch_warnings():  # "both GOOGLE_API_KEY and GEMINI_API_KEY are set"
-                warnings.simplefilter("ignore")
-                self._sdk_client = genai.Client(**kwargs)
-        return self._sdk_client
+        from .http_guard import make_http_client
+
+        http = types.HttpOptions(
+            retry_options=schedule.http_retry_options(RETRY_STATUS_CODES),
+            # per read, for calls outside a request's deadline (model lists, Batch API files)
+            timeout=None if self.timeout is None else int(self.timeout * 1000),
+        )
+        if not _uses_mtls(self.vertexai):  # Vertex mTLS needs the SDK's own google-auth session
+            http.httpx_client = make_http_client()
+        kwargs: dict[str, Any] = {"http_options": http}
+        if self.vertexai:
+            kwargs.update(vertexai=True, project=self.project, location=self.location)
+            if self.__key.get() and not (self.project or os.environ.get("GOOGLE_CLOUD_PROJECT")):
+                kwargs["api_key"] = self.__key.get()  # Vertex AI express mode
+        else:
+            kwargs["api_key"] = self.__key.get()
+        with warnings.catch_warnings():  # "both GOOGLE_API_KEY and GEMINI_API_KEY are set"
+            warnings.simplefilter("ignore")
+            sdk = genai.Client(**kwargs)
+        install_log_filter()  # the SDK's loggers exist now; its retry line quotes error bodies
+        return sdk
 
     # -- requests ---------------------------------------------------------------------------
     def _plan(self, image: Any, prompt: str, kind: str, settings: dict[str, Any]) -> RequestPlan:
@@ -308,6 +363,7 @@ class Client:
         seed: int | None = None,
         image_format: str | None = None,
         media_resolution: str | None = None,
+        timeout: float | None = None,
     ) -> Result:
         """Send one image (or several) and a prompt; return the parsed answer.
 
@@ -333,16 +389,19 @@ class Client:
             image_format: "JPEG", "PNG" or "WEBP" (default: see ``prepare_image``).
             media_resolution: ``"low"``, ``"medium"`` or ``"high"`` (tokens per image; Google
                 suggests "high" when boxes come back off). None: the model's default.
+            timeout: Seconds this call may take in all (default: the client's ``timeout``).
 
         Returns:
             A :class:`Result` with ``raw_text``, ``model``, ``model_version`` (who answered),
             ``usage``, ``finish_reason``, ``cached``, ``elapsed`` (seconds), ``image_size``
             (what the model saw) and ``request`` (the settings sent). Safety blocks and
             token-limit cuts are warnings on it, not exceptions; so is a setting the API
-            rejected and spatial_nb replaced (also a :class:`SettingsAdaptedWarning`).
+            rejected and spatial_nb replaced (also a :class:`SettingsAdaptedWarning`), and so
+            is an answer with no text at all (never cached: the next call asks again).
 
         Raises:
-            GeminiRequestError: the API refused or failed (one line saying what to change).
+            GeminiRequestError: the API refused or failed, or the time limit ran out (one line
+                saying what to change; ``.transient`` says whether trying again later may help).
             OfflineCacheMiss: offline and the answer is not cached.
             ImageLoadError: the image cannot be read.
         """
@@ -351,7 +410,7 @@ class Client:
             dict(temperature=temperature, max_size=max_size, system_instruction=system_instruction,
                  model=model, structured=structured, thinking=thinking,
                  max_output_tokens=max_output_tokens, context=context, seed=seed,
-                 image_format=image_format, media_resolution=media_resolution),
+                 image_format=image_format, media_resolution=media_resolution, timeout=timeout),
         )
         hit = plan.cached()
         if hit is not None:
@@ -379,6 +438,18 @@ class Client:
             raise TypeError(f"detect_stream() got unknown settings {sorted(unknown)}")
         plan = self._plan(image, prompt, kind, {**_DETECT_SETTINGS, **settings})
         return DetectStream(plan)
+
+
+def _uses_mtls(vertexai: bool) -> bool:
+    """True when the SDK would talk to Vertex AI through google-auth's mTLS session (not httpx)."""
+    if not vertexai:
+        return False
+    try:
+        from google.auth.transport import mtls
+
+        return bool(mtls.should_use_client_cert() and mtls.has_default_client_cert_source())
+    except Exception:  # noqa: BLE001 - an older google-auth: no mTLS session either
+        return False
 
 
 # -- helpers other modules import from here (kept for compatibility) --------------------------------

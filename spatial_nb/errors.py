@@ -50,8 +50,18 @@ class OfflineCacheMiss(SpatialNBError, LookupError):
 
 
 class GeminiRequestError(SpatialNBError):
-    """The Gemini API refused or failed a request; the message says why and what to change."""
+    """The Gemini API refused or failed a request; the message says why and what to change.
 
-    def __init__(self, message: str, *, status: int | None = None):
+    Attributes:
+        status: The HTTP status Gemini answered with, when it answered.
+        transient: True when the same request may succeed later (408, 429, 5xx, a connection
+            reset, a non-JSON body, the time limit); False when it must change first (400,
+            401, 403, 404).
+    """
+
+    def __init__(self, message: str, *, status: int | None = None, transient: bool | None = None):
         super().__init__(message)
         self.status = status
+        if transient is None:
+            transient = status is not None and (status in (408, 429) or status >= 500)
+        self.transient = bool(transient)

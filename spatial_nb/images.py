@@ -3,8 +3,10 @@
 ``load_image`` accepts paths, bytes, PIL images and numpy arrays, applies the EXIF orientation
 (phone photos are stored sideways) and converts every mode to RGB. ``prepare_image`` also
 shrinks the picture to what the model needs (640 px by default) and encodes it, with a mime
-type checked against the bytes. Large JPEGs are decoded at reduced scale (libjpeg "draft"),
-which is most of the speed; the cache key uses a digest of the *source*, never of the thumbnail.
+type checked against the bytes. Large JPEGs are decoded at reduced scale (libjpeg "draft", the
+smallest 1/2, 1/4 or 1/8 scale still at least the target size; ~50 dB PSNR against a full
+decode, see benchmarks/overhead.py), which is most of the speed; the cache key uses a digest
+of the *source*, never of the thumbnail, so how the thumbnail is made may change.
 """
 
 from __future__ import annotations
@@ -20,6 +22,8 @@ from typing import Any, Union
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
+from ._image_arrays import array_to_image as _array_to_image
+from ._image_arrays import deep_to_uint8 as _deep_to_uint8
 from .errors import ImageLoadError
 from .filenames import escape_file_name
 
@@ -37,8 +41,8 @@ __all__ = [
     "JPEG_QUALITY",
 ]
 
-#: What the loaders accept.
-ImageInput = Union[str, "os.PathLike[str]", bytes, bytearray, memoryview, Image.Image, np.ndarray]
+#: What the loaders accept (a :class:`PreparedImage` too: see :func:`prepare_image`).
+ImageInput = Union[str, "os.PathLike[str]", bytes, bytearray, memoryview, Image.Image, np.ndarray, "PreparedImage"]
 
 #: Largest picture (width x height) we agree to decode: a guard against decompression bombs.
 #: 150 MP covers 108 MP phone photos. Pillow refuses more than 2 x ``PIL.Image.MAX_IMAGE_PIXELS``
@@ -105,9 +109,10 @@ class ImageSource:
     name: str | None
     owned: bool = True  # False for the caller's PIL image: never call draft() on it
     header_size: tuple[int, int] = (0, 0)  # full-resolution size before any draft / transpose
+    prepared: PreparedImage | None = None  # set when the input was a PreparedImage
 
     def __post_init__(self) -> None:
-        self.header_size = self.image.size
+        self.header_size = self.prepared.original_size if self.prepared is not None else self.image.size
 
     @property
     def digest(self) -> str:
@@ -158,45 +163,6 @@ def _open_bytes(data: bytes, what: str) -> Image.Image:
     return img
 
 
-def _array_to_image(arr: np.ndarray) -> Image.Image:
-    """numpy (H, W), (H, W, 1|3|4) of uint8/uint16/float/bool -> PIL image (L, RGB or RGBA)."""
-    a = np.asarray(arr)
-    if a.ndim == 3 and a.shape[2] == 1:
-        a = a[:, :, 0]
-    if a.ndim not in (2, 3) or (a.ndim == 3 and a.shape[2] not in (3, 4)) or 0 in a.shape:
-        hint = " (channels first? use arr.transpose(1, 2, 0))" if a.ndim == 3 and a.shape[0] in (1, 3, 4) else ""
-        raise ImageLoadError(
-            f"numpy image has shape {a.shape}; expected (height, width), (height, width, 3) "
-            f"or (height, width, 4){hint}"
-        )
-    if a.dtype == bool:
-        a = a.astype(np.uint8) * 255
-    elif a.dtype == np.uint8:
-        pass
-    elif np.issubdtype(a.dtype, np.floating):
-        finite = np.nan_to_num(a.astype(np.float64), nan=0.0, posinf=0.0, neginf=0.0)
-        scale = 255.0 if finite.size and finite.max() <= 1.0 else 1.0  # [0, 1] floats or 0-255
-        a = np.clip(np.rint(finite * scale), 0, 255).astype(np.uint8)
-    elif np.issubdtype(a.dtype, np.integer):
-        a = _deep_to_uint8(a)
-    else:
-        raise ImageLoadError(f"numpy image has dtype {a.dtype}; use uint8, uint16, float or bool")
-    a = np.ascontiguousarray(a)
-    mode = "L" if a.ndim == 2 else ("RGB" if a.shape[2] == 3 else "RGBA")
-    return Image.fromarray(a, mode)
-
-
-def _deep_to_uint8(a: np.ndarray) -> np.ndarray:
-    """Integer data deeper than 8 bits -> uint8.
-
-    Values that already fit in 0-255 (8-bit data in a 16-bit container) are kept; otherwise
-    the full 16-bit range is mapped to 0-255 (value / 257), clipping anything above 65535.
-    """
-    if a.size == 0 or (a.min() >= 0 and a.max() <= 255):
-        return np.clip(a, 0, 255).astype(np.uint8)
-    return np.clip(np.rint(a.astype(np.float64) / 257.0), 0, 255).astype(np.uint8)
-
-
 def _digest_pixels(img: Image.Image) -> str:
     h = hashlib.sha256()
     orientation = 1
@@ -227,7 +193,19 @@ def _source_name(path: Any) -> str | None:
     return escape_file_name(os.path.basename(os.fspath(path))) or None
 
 
+def _prepared_source(prepared: PreparedImage) -> ImageSource:
+    """A :class:`PreparedImage` as an input: its thumbnail, its source's digest (so cache keys
+    are those of the original file) and its source's size."""
+    picture = prepared.image
+    if picture is None:
+        picture = _open_bytes(prepared.data, "the prepared image")
+    return ImageSource(picture, prepared.source_digest, prepared.format, prepared.source_name, owned=False,
+                       prepared=prepared)
+
+
 def _open_source(image: ImageInput) -> ImageSource:
+    if isinstance(image, PreparedImage):
+        return _prepared_source(image)
     if isinstance(image, Image.Image):
         try:
             image.size  # noqa: B018 - touch it: a closed image raises here, not later
@@ -325,15 +303,16 @@ def _to_rgb(img: Image.Image) -> Image.Image:
 def _decode(src: ImageSource, limit: int | None) -> tuple[Image.Image, bool]:
     """Decode -> (upright RGB no larger than ``limit``, whether EXIF swapped the axes).
 
-    JPEGs are decoded at reduced scale when ``limit`` allows (libjpeg draft, staying >= 2x
-    the target so quality is kept); the picture is shrunk BEFORE the EXIF rotation, so the
-    rotation moves a thumbnail, not 12 MP. The caller's own PIL image is never modified.
+    JPEGs are decoded at reduced scale when ``limit`` allows (libjpeg's scaled IDCT: the
+    smallest of 1/2, 1/4, 1/8 that keeps both sides at least the thumbnail's, then Lanczos
+    for the rest); the picture is shrunk BEFORE the EXIF rotation, so the rotation moves a
+    thumbnail, not 12 MP. The caller's own PIL image is never modified.
     """
     img = src.image
     try:
         orientation = _orientation(img)
         if limit and src.owned and img.format == "JPEG":
-            img.draft(None, (2 * limit, 2 * limit))
+            img.draft(None, _thumbnail_size(img.size, limit))
         img.load()
         rgb = _to_rgb(img)
         if limit is not None and max(rgb.size) > limit:
@@ -354,17 +333,31 @@ def _decode(src: ImageSource, limit: int | None) -> tuple[Image.Image, bool]:
         raise ImageLoadError(f"{_what(src)} is corrupt or truncated: {exc}") from None
 
 
+def _thumbnail_size(size: tuple[int, int], limit: int) -> tuple[int, int]:
+    """The size a ``thumbnail((limit, limit))`` of ``size`` ends at (never larger than ``size``).
+
+    >>> _thumbnail_size((4000, 3000), 640)
+    (640, 480)
+    """
+    width, height = size
+    scale = min(1.0, limit / max(width, height, 1))
+    return max(1, int(width * scale)), max(1, int(height * scale))
+
+
 def _what(src: ImageSource) -> str:
     """How errors name an input: its file name when it has one."""
     return f"image file {src.name!r}" if src.name else "the image"
 
 
-def load_image(image: ImageInput) -> Image.Image:
+def load_image(image: ImageInput, max_size: int | str | None = None) -> Image.Image:
     """Load any picture-like input as an upright RGB PIL image.
 
     Args:
         image: A file path, encoded bytes, a ``PIL.Image.Image`` or a numpy array
             (``(H, W)``, ``(H, W, 3)`` or ``(H, W, 4)``; uint8, uint16, float in [0, 1] or bool).
+        max_size: Longest side in pixels (never enlarged); None (default) or ``"original"``
+            loads the full picture. A JPEG is then decoded at reduced scale: loading a 12 MP
+            photo for a 640-px overlay decodes 1/16 of its pixels.
 
     Returns:
         A new RGB image with the EXIF orientation applied (RGBA/LA/P transparency on white,
@@ -377,10 +370,12 @@ def load_image(image: ImageInput) -> Image.Image:
         >>> import numpy as np
         >>> load_image(np.zeros((4, 6), np.uint16)).size
         (6, 4)
+        >>> load_image(np.zeros((3000, 4000, 3), np.uint8), max_size=640).size
+        (640, 480)
     """
     src = _open_source(image)
-    out, _ = _decode(src, None)
-    return out.copy() if out is image else out
+    out, _ = _decode(src, _parse_max_size(max_size))
+    return out.copy() if out is src.image and not src.owned else out  # never the caller's own picture
 
 
 # -- preparing the request bytes -------------------------------------------------------------
@@ -419,6 +414,8 @@ def _parse_max_size(max_size: int | str | None) -> int | None:
 
 
 def _choose_format(format: str | None, src: ImageSource) -> str:
+    if format is None and src.prepared is not None:
+        return src.prepared.format
     if format is None:
         return "PNG" if (src.format or "").upper() in _LOSSLESS_SOURCES else "JPEG"
     fmt = format.upper().replace("IMAGE/", "")
@@ -434,6 +431,11 @@ def prepare_image(
     format: str | None = None,
 ) -> PreparedImage:
     """Load, orient, convert, shrink and encode an image for a Gemini request.
+
+    A :class:`PreparedImage` is itself an image input everywhere (``Client.detect``,
+    ``snb.draw``, ``snb.show``, ``load_image``): the client sends its bytes as they are (the
+    cache key is that of the original file), and drawing uses its thumbnail, so a photo is
+    decoded once for both sending and showing.
 
     Args:
         image: Anything :func:`load_image` accepts.
@@ -452,6 +454,8 @@ def prepare_image(
         >>> p = prepare_image(np.zeros((1000, 2000, 3), np.uint8))
         >>> p.size, p.mime_type
         ((640, 320), 'image/jpeg')
+        >>> prepare_image(p) is p, load_image(p).size   # sent as is; drawn on its thumbnail
+        (True, (640, 320))
     """
     return _prepare_source(_open_source(image), max_size, format)
 
@@ -465,9 +469,23 @@ def normalize_max_size(max_size: int | str | None) -> int | None:
     return _parse_max_size(max_size)
 
 
+def _reuse(prepared: PreparedImage, limit: int | None, fmt: str) -> bool:
+    """True when ``prepared`` already is what ``limit`` and ``fmt`` ask for; an error when it is too small."""
+    have, full = max(prepared.size), max(prepared.original_size)
+    wanted = full if limit is None else min(limit, full)
+    if wanted > have:
+        width, height = prepared.size
+        raise ImageLoadError(
+            f"this prepared image is {width}x{height}; it cannot be sent at max_size={limit or 'original'}: "
+            "prepare it again from the file at that size (prepare_image(path, max_size=...))")
+    return wanted == have and fmt == prepared.format
+
+
 def _prepare_source(src: ImageSource, max_size: int | str | None, format: str | None) -> PreparedImage:
     limit = _parse_max_size(max_size)
     fmt = _choose_format(format, src)
+    if src.prepared is not None and _reuse(src.prepared, limit, fmt):
+        return src.prepared  # decoded and encoded once: send the same bytes
     img, swapped = _decode(src, limit)
     w, h = src.header_size  # the draft may have decoded at reduced scale: use the header size
     original_size = (h, w) if swapped else (w, h)

@@ -4,7 +4,9 @@ A plan prepares the image lazily, so a cache hit never decodes it. The cache key
 from the settings the user asked for (defaults resolved), never from what adaptation or the
 settings memory sent instead, so remembering never causes a miss. :meth:`RequestPlan.send`
 runs one call through the adaptation chain of :mod:`spatial_nb.adaptation` (at most three
-extra requests, stopping when the request's time is up) and says once what it changed.
+extra requests, none when the time left is shorter than the rejected one took), all under one
+:class:`~spatial_nb.deadline.Deadline`, and says once what it changed. An answer with no text
+is a warning and never cached (a cached one from an older version counts as a miss).
 """
 
 from __future__ import annotations
@@ -17,6 +19,8 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from . import images as _images
 from . import models
 from .adaptation import Adaptation, SettingsAdaptedWarning, next_adaptation
+from .deadline import Deadline, active, check_timeout
+from .empty_answers import empty_answer_message, is_empty_answer, is_refusal
 from .errors import OfflineCacheMiss
 from .prompts import KIND_TITLES, KINDS, generation_config
 from .request_errors import api_error_details, explain, one_line
@@ -25,9 +29,13 @@ from .result import Result
 if TYPE_CHECKING:  # pragma: no cover
     from .client import Client
 
-__all__ = ["RequestPlan", "ModelSupportWarning"]
+__all__ = ["RequestPlan", "ModelSupportWarning", "RETRY_STATUS_CODES"]
 
 T = TypeVar("T")
+
+#: HTTP statuses the SDK retries (with exponential backoff); 400/401/403/404 are not retried.
+#: Connection resets and non-JSON bodies arrive as 503 / 502 (see spatial_nb.http_guard).
+RETRY_STATUS_CODES = [408, 429, 500, 502, 503, 504]
 
 
 class ModelSupportWarning(UserWarning):
@@ -89,7 +97,11 @@ class RequestPlan:
             self.context_text, self.context_prompt = None, None
         else:
             self.context_text, self.context_prompt = str(context), None
+        timeout = settings.get("timeout")
+        #: Seconds this request may take in all (None: no limit).
+        self.timeout: float | None = client.timeout if timeout is None else check_timeout(timeout)
         self.started: float | None = None
+        self.deadline: Deadline | None = None
         self.adaptations: list[Adaptation] = []
         self.remembered: list[str] = []
         self._sent: dict[str, Any] | None = None
@@ -127,8 +139,12 @@ class RequestPlan:
         if cache is None:
             return None
         hit = cache.get(self.key)
-        if hit is not None:
-            hit.cached = True
+        if hit is None:
+            return None
+        if is_empty_answer(hit):  # stored by an older version: never an answer, ask again
+            cache.delete(self.key)
+            return None
+        hit.cached = True
         return hit
 
     def require_online(self) -> None:
@@ -187,37 +203,50 @@ class RequestPlan:
         return types.GenerateContentConfig(**(self.sent_config() if config is None else config))
 
     def time_left(self) -> float | None:
-        """Seconds left for this request (None: no overall limit). Adaptation stops at zero."""
-        deadline = getattr(self.client, "deadline", None)
-        if deadline is None or self.started is None:
-            return None
-        return deadline - (time.monotonic() - self.started)
+        """Seconds left for this request (None: no overall limit)."""
+        if self.deadline is None:
+            return self.timeout
+        return self.deadline.time_left()
+
+    def start(self) -> Deadline:
+        """Start the clock (once): the request's :class:`~spatial_nb.deadline.Deadline`."""
+        if self.deadline is None:
+            self.started = time.monotonic() if self.started is None else self.started
+            self.deadline = Deadline(self.timeout, self.client.retry_schedule, set(RETRY_STATUS_CODES),
+                                     started=self.started)
+        return self.deadline
 
     def send(self, call: Callable[[dict[str, Any]], T]) -> T:
-        """Run ``call(config)``, adapting to a 400 about thinking or temperature (see module doc)."""
-        if self.started is None:
-            self.started = time.monotonic()
+        """Run ``call(config)`` under the request's deadline, adapting to a 400 about thinking
+        or temperature (see module doc). Errors are one-line, key-free GeminiRequestErrors
+        raised without the SDK's exception attached (``__context__`` is None)."""
+        deadline = self.start()
         config = self.sent_config()
         while True:
+            deadline.begin_call()
+            call_started = time.monotonic()
             try:
-                answer = call(config)
+                with active(deadline):
+                    answer = call(config)
             except Exception as exc:  # noqa: BLE001 - adapted to, or explained, below
-                step = self._adaptation(exc, config)
-                if step is None:
-                    raise self.explain(exc, config) from None
-                self.adaptations.append(step)
-                config = dict(config)
-                _set(config, "thinking_config" if step.setting == "thinking" else "temperature", step.instead)
-                continue
-            self._sent = config
-            return answer
+                step = self._adaptation(exc, config, time.monotonic() - call_started)
+                if step is not None:
+                    self.adaptations.append(step)
+                    config = dict(config)
+                    _set(config, "thinking_config" if step.setting == "thinking" else "temperature", step.instead)
+                    continue
+                error = self.explain(exc, config)
+            else:
+                self._sent = config
+                return answer
+            raise error  # outside the except block: the SDK's error (and its request) stays behind
 
-    def _adaptation(self, exc: Exception, config: dict[str, Any]) -> Adaptation | None:
+    def _adaptation(self, exc: Exception, config: dict[str, Any], took: float) -> Adaptation | None:
         details = api_error_details(exc)
         if details is None or details[0] != 400:
             return None
         left = self.time_left()
-        if left is not None and left <= 0:
+        if left is not None and left <= took:  # the next request would likely not finish in time
             return None
         reason = one_line(details[2], self.client._secret_key(), limit=300)
         sent = {"thinking": config.get("thinking_config"), "temperature": config.get("temperature")}
@@ -227,7 +256,8 @@ class RequestPlan:
         """``exc`` as a one-line :class:`~spatial_nb.errors.GeminiRequestError` (never with the key)."""
         cfg = self.sent_config() if config is None else config
         return explain(exc, client=self.client, model=self.profile.name,
-                       sent_thinking=models.thinking_description(cfg.get("thinking_config")))
+                       sent_thinking=models.thinking_description(cfg.get("thinking_config")),
+                       timeout=self.timeout)
 
     def _adapted_message(self) -> str | None:
         if not self.adaptations:
@@ -291,7 +321,10 @@ class RequestPlan:
         self, result: Result, text: str, finish: str | None, block: str | None, usage: dict[str, Any] | None,
         *, store: bool = True, model_version: str | None = None,
     ) -> Result:
-        """Fill in what the client knows about the answer, add warnings, store it in the cache."""
+        """Fill in what the client knows about the answer, add warnings, store it in the cache.
+
+        An answer with no text at all gets a warning and is never stored, whatever ``store``
+        says (``store=False``: never store, e.g. an answer the caller judged unusable)."""
         result.raw_text = text
         result.model = self.profile.name
         result.usage = usage
@@ -332,8 +365,11 @@ class RequestPlan:
             )
         elif finish and finish not in ("STOP", "FINISH_REASON_UNSPECIFIED"):
             extra.append(f"Gemini stopped early (finish_reason {finish}); kept the {n} complete items")
+        empty = is_empty_answer(result)
+        if empty and not is_refusal(result):  # a refusal already says why above
+            extra.append(empty_answer_message(result))
         result.warnings = extra + [w for w in result.warnings if w not in extra]
-        if store and not block and finish not in _BLOCKING_FINISH:
+        if store and not empty and not block and finish not in _BLOCKING_FINISH:
             self.store(result)
         return result
 

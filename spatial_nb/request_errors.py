@@ -3,27 +3,45 @@
 Both request paths end here: ``generate_content`` raises ``google.genai.errors.APIError``
 (``code``, ``status``, ``message``), the Interactions API raises its own ``APIStatusError``
 family (``status_code``, a JSON ``body``, and a ``request`` whose headers hold the key). Only
-the status and the API's message are kept, with every spelling of the key removed.
+the status and the API's message are kept, with every spelling of the key removed
+(:func:`spatial_nb.redaction.redact`). Answers :mod:`spatial_nb.http_guard` made up for a
+reset or a non-JSON body, and the request's time limit, are told apart from real statuses.
 """
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
+from .deadline import DeadlineExceeded, fault_of
 from .errors import GeminiRequestError
+from .redaction import redact
 
-__all__ = ["explain", "api_error_details", "one_line"]
+__all__ = ["explain", "api_error_details", "one_line", "find_in_chain"]
 
 
 def one_line(text: str, key: str | None, limit: int = 400) -> str:
-    """``text`` on one line, at most ``limit`` characters, with the key (and any key shape) masked."""
-    if key:  # the key as is, and as str/bytes reprs spell it inside error messages
-        for spelling in {key, repr(key)[1:-1], repr(key.encode("utf-8", "backslashreplace"))[2:-1]}:
-            text = text.replace(spelling, "***")
-    text = re.sub(r"AIza[0-9A-Za-z_\-]{20,}", "***", text)  # any Google API key shape
-    text = " ".join(text.split())
+    """``text`` on one line, at most ``limit`` characters, with every known key (and any key shape) masked."""
+    text = " ".join(redact(text, key).split())
     return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def find_in_chain(exc: BaseException, kind: type[BaseException]) -> BaseException | None:
+    """``exc`` or the first exception of type ``kind`` it was raised from or during."""
+    seen: set[int] = set()
+    stack = [exc]
+    while stack:
+        item = stack.pop(0)
+        if item is None or id(item) in seen:
+            continue
+        seen.add(id(item))
+        if isinstance(item, kind):
+            return item
+        stack += [item.__cause__, item.__context__, getattr(item, "inner", None)]
+    return None
+
+
+def _tries(n: int) -> str:
+    return f"{n} attempt" + ("" if n == 1 else "s")
 
 
 def _interactions_errors() -> Any:
@@ -64,21 +82,43 @@ def _is_timeout(exc: BaseException) -> bool:
     return "Timeout" in type(exc).__name__ or isinstance(exc, TimeoutError)
 
 
-def explain(exc: BaseException, *, client: Any, model: str, sent_thinking: str | None = None) -> BaseException:
+def explain(exc: BaseException, *, client: Any, model: str, sent_thinking: str | None = None,
+            timeout: float | None = None) -> BaseException:
     """``exc`` as a one-line :class:`GeminiRequestError` (never containing the key).
+
+    The error is new and carries nothing of ``exc`` but words: raise it outside the
+    ``except`` block (or clear ``__context__``) so the SDK's exception, whose request holds
+    the key, is not attached to it.
 
     Args:
         exc: What the SDK raised.
         client: The :class:`~spatial_nb.client.Client` (its key, attempts and timeout).
         model: The model id asked for (named in the message).
         sent_thinking: Wording of the thinking setting that was sent, for a 400 about thinking.
+        timeout: The request's time limit in seconds (default: the client's).
 
     Returns:
         A :class:`GeminiRequestError`, or ``exc`` itself when it is not an API/network error.
     """
     key = client._secret_key()
     attempts = client.retry_attempts
+    if timeout is None:
+        timeout = getattr(client, "timeout", None)
+    late = find_in_chain(exc, DeadlineExceeded)
+    if late is not None:
+        return _late(late, model, key)  # type: ignore[arg-type]
     details = api_error_details(exc)
+    fault = fault_of(exc) if details is not None else None
+    if fault is not None:
+        detail = one_line(details[2], key)  # type: ignore[index]
+        if fault == "not-json":
+            msg = (f"Gemini's address answered with something that is not Gemini JSON on all {_tries(attempts)} "
+                   f"for {model} ({detail}); a proxy, firewall or captive portal may be answering instead "
+                   "— check the network (and GOOGLE_GEMINI_BASE_URL) and retry")
+        else:
+            msg = (f"could not reach Gemini on all {_tries(attempts)} for {model} ({detail}); check the network "
+                   "connection (or GOOGLE_GEMINI_BASE_URL) and retry")
+        return GeminiRequestError(msg, transient=True)
     if details is not None:
         code, status, raw = details
         detail = one_line(raw, key)
@@ -103,23 +143,32 @@ def explain(exc: BaseException, *, client: Any, model: str, sent_thinking: str |
             msg = (f"model {model!r} was not found (HTTP 404){hint}: {detail}. Current models: "
                    + ", ".join(models.picker_models()[:8]) + " (spatial-nb models lists them all)")
         elif code == 429:
-            msg = (f"Gemini quota or rate limit exhausted (HTTP 429) after {attempts} attempt(s): {detail}. "
+            msg = (f"Gemini quota or rate limit exhausted (HTTP 429) after {_tries(attempts)}: {detail}. "
                    "Wait a minute and retry, lower the concurrency, or check your quota")
         elif code == 408 or code >= 500:
-            msg = (f"Gemini server error (HTTP {code} {status}) on all {attempts} attempt(s) for {model}: "
+            msg = (f"Gemini server error (HTTP {code} {status}) on all {_tries(attempts)} for {model}: "
                    f"{detail}. Try again later or pick another model")
         else:
             msg = f"Gemini request failed (HTTP {code} {status}) for {model}: {detail}"
         return GeminiRequestError(msg, status=code or None)
     if _is_timeout(exc):
-        limit = f"{client.timeout:g} s" if client.timeout else "the SDK's time limit"
+        limit = f"{timeout:g} s" if timeout else "the SDK's time limit"
         return GeminiRequestError(
             f"Gemini did not answer within {limit} ({type(exc).__name__}); retry, pick a faster model or a "
-            "smaller max_size, or raise Client(timeout=...)"
-        )
+            "smaller max_size, or raise the limit: Client(timeout=...) or --timeout", transient=True)
     if _is_connection_error(exc):
         return GeminiRequestError(
             f"could not reach Gemini ({type(exc).__name__}: {one_line(str(exc), key)}); check the network "
-            "connection (or GOOGLE_GEMINI_BASE_URL) and retry"
-        )
+            "connection (or GOOGLE_GEMINI_BASE_URL) and retry", transient=True)
     return exc
+
+
+def _late(exc: DeadlineExceeded, model: str, key: str | None) -> GeminiRequestError:
+    """The one line for a request that ran out of time."""
+    limit = f"{exc.timeout:g} s" if exc.timeout is not None else "its time limit"
+    what = one_line(exc.reason, key, limit=200)
+    tries = f"{_tries(exc.attempts)}" + (f", the last failure: {one_line(exc.last_failure, key, 160)}"
+                                          if exc.last_failure else "")
+    return GeminiRequestError(
+        f"Gemini did not answer within {limit} for {model} ({what}; {tries}); retry later, pick a faster "
+        "model or a smaller max_size, or raise the limit: Client(timeout=...) or --timeout", transient=True)

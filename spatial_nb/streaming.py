@@ -1,8 +1,10 @@
 """Streamed answers: items as soon as they are complete, hanging up when the model loops.
 
 The stream is opened through the plan's adaptation loop (a 400 about thinking or
-temperature arrives before the first event, so the next setting can be tried). The
-Interactions backend answers in one piece here: its items arrive together at the end.
+temperature arrives before the first event, so the next setting can be tried) under the
+request's deadline, which also bounds the rest of the stream. A failure part-way through is
+not retried (its items were already given out). The Interactions backend answers in one
+piece here: its items arrive together at the end.
 """
 
 from __future__ import annotations
@@ -77,6 +79,7 @@ class DetectStream:
 
         sdk_stream, first = plan.send(open_stream)
         responses: list[Any] = []
+        error: BaseException | None = None
         try:
             try:
                 pending = [first] if first is not None else []
@@ -89,9 +92,11 @@ class DetectStream:
                         self.stopped_early = True
                         break
             except Exception as exc:  # noqa: BLE001
-                raise plan.explain(exc) from None
+                error = plan.explain(exc)
         finally:
             _close_sdk_stream(sdk_stream)
+        if error is not None:
+            raise error  # outside the except block: the SDK's exception is not attached
         answer = read_response(responses)
         result = parser.result()
         finish = answer.finish

@@ -5,6 +5,9 @@ body (so tests assert what we send) and answers from a queue of scripted :class:
 objects, falling back to ``server.default`` (a Reply or a callable taking the request).
 Replies can be errors (429/500/400), slow, cut by MAX_TOKENS, blocked by SAFETY, or
 streamed as server-sent events; a streamed reply records whether the client hung up early.
+Faults a real network produces are scripted too: any raw body (empty, ``{"candidates": []}``,
+an HTML page) with any status and content type, a body dribbled a byte at a time, a request
+that is accepted and never answered, and a TCP reset (before the answer or part-way through).
 
 Besides ``generateContent`` it serves ``GET /{version}/models`` (the live catalogue, in pages
 of ``server.page_size`` like the real API, from ``server.catalogue``) and
@@ -23,6 +26,9 @@ from __future__ import annotations
 import base64
 import json
 import re
+import select
+import socket
+import struct
 import threading
 import time
 from collections import deque
@@ -54,6 +60,14 @@ class Reply:
         error_message: Message in the error body for statuses >= 400.
         model_version: The model the answer says answered (default: the requested id).
         status: For the Interactions API, ``interaction.status`` is ``interaction_status``.
+        raw_body: Send exactly these bytes as the body (with ``status`` and ``content_type``)
+            instead of an answer built from ``text``: ``b""``, ``b'{"candidates": []}'``,
+            an HTML page.
+        content_type: The Content-Type of ``raw_body``.
+        dribble_delay: Send the body one byte at a time with this many seconds between bytes.
+        hang: Read the request and never answer (until the client hangs up or the server stops).
+        reset: Close the connection with a TCP reset instead of answering.
+        reset_after_bytes: Send the headers and this many body bytes, then reset the connection.
     """
 
     text: str = "[]"
@@ -68,6 +82,12 @@ class Reply:
     error_message: str = ""
     model_version: str | None = None
     interaction_status: str = "completed"
+    raw_body: bytes | None = None
+    content_type: str = "application/json"
+    dribble_delay: float = 0.0
+    hang: bool = False
+    reset: bool = False
+    reset_after_bytes: int | None = None
 
 
 @dataclass
@@ -81,6 +101,9 @@ class RecordedRequest:
     raw_body: bytes = b""
     stream_completed: bool | None = None  # streaming only: False when the client hung up
     events_sent: int = 0
+    #: For replies that hang or dribble: True once the client closed the connection, False
+    #: when the server stopped (or finished) first; None for other replies.
+    client_hung_up: bool | None = None
 
     @property
     def model(self) -> str | None:
@@ -311,6 +334,7 @@ class FakeGemini:
         self.rejections: list[Rejection] = []
         self._queue: deque[Reply] = deque()
         self._lock = threading.Lock()
+        self._stopping = threading.Event()  # ends replies that hang or dribble
         self._httpd = ThreadingHTTPServer((host, port), self._handler_class())
         self._httpd.daemon_threads = True
         self._thread: threading.Thread | None = None
@@ -361,6 +385,7 @@ class FakeGemini:
         return self
 
     def stop(self) -> None:
+        self._stopping.set()
         self._httpd.shutdown()
         self._httpd.server_close()
 
@@ -383,6 +408,9 @@ class FakeGemini:
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+            # Without TCP_NODELAY every keep-alive answer waits ~40 ms for the client's delayed ACK
+            # (headers and body go out in two small writes): a stall no real server has.
+            disable_nagle_algorithm = True
 
             def log_message(self, *args: Any) -> None:  # keep test output clean
                 pass
@@ -435,6 +463,15 @@ class FakeGemini:
                 reply = server._next_reply(req)
                 if reply.delay:
                     time.sleep(reply.delay)
+                if reply.hang:
+                    self._hang(req)
+                    return
+                if reply.reset:
+                    self._reset()
+                    return
+                if reply.raw_body is not None or reply.dribble_delay or reply.reset_after_bytes is not None:
+                    self._send_fault(req, reply)
+                    return
                 if reply.status >= 400:
                     self._send_json(
                         reply.status,
@@ -453,6 +490,65 @@ class FakeGemini:
                     self._stream(req, reply)
                 else:
                     self._send_json(200, _response_body(reply, reply.text, reply.finish_reason, req.model))
+
+            # -- network faults ---------------------------------------------------------------
+            def _reset(self) -> None:
+                """Close with a TCP RST (SO_LINGER 0), the way a crashed proxy or server does."""
+                self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+                self.close_connection = True
+                self.connection.close()
+
+            def _hang(self, req: RecordedRequest) -> None:
+                """Accept the request and say nothing until the client hangs up or the server stops."""
+                sock = self.connection
+                self.close_connection = True
+                while not server._stopping.is_set():
+                    readable, _, _ = select.select([sock], [], [], 0.05)
+                    if not readable:
+                        continue
+                    try:
+                        peeked = sock.recv(1, socket.MSG_PEEK)
+                    except OSError:
+                        peeked = b""
+                    if not peeked:
+                        req.client_hung_up = True
+                        return
+                    time.sleep(0.05)  # the client sent more bytes: keep ignoring them
+                req.client_hung_up = False
+
+            def _send_fault(self, req: RecordedRequest, reply: Reply) -> None:
+                """A raw, dribbled or cut-off body (see :class:`Reply`)."""
+                if reply.raw_body is not None:
+                    data, content_type = reply.raw_body, reply.content_type
+                elif req.is_interaction:
+                    data, content_type = json.dumps(_interaction_body(reply, req)).encode(), "application/json"
+                else:
+                    body = _response_body(reply, reply.text, reply.finish_reason, req.model)
+                    data, content_type = json.dumps(body).encode(), "application/json"
+                self.send_response(reply.status)
+                self.send_header("Content-Type", content_type)
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                cut = reply.reset_after_bytes
+                try:
+                    if reply.dribble_delay:
+                        req.client_hung_up = False
+                        for i in range(len(data) if cut is None else min(cut, len(data))):
+                            if server._stopping.is_set():
+                                self.close_connection = True
+                                return
+                            self.wfile.write(data[i:i + 1])
+                            self.wfile.flush()
+                            time.sleep(reply.dribble_delay)
+                    else:
+                        self.wfile.write(data if cut is None else data[:cut])
+                        self.wfile.flush()
+                except (BrokenPipeError, ConnectionResetError, ConnectionAbortedError):
+                    req.client_hung_up = True
+                    self.close_connection = True
+                    return
+                if cut is not None:
+                    self._reset()
 
             def _list_models(self) -> None:
                 from urllib.parse import parse_qs, urlparse

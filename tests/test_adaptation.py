@@ -134,13 +134,16 @@ def test_a_400_about_something_else_is_explained_not_adapted(fake_gemini):
     assert not (Cache().directory / FILENAME).exists()
 
 
-def test_no_time_left_means_no_extra_request(fake_gemini):
-    fake_gemini.reject(model="gemini-3.8-flash", thinking_level="minimal")
-    client = _client(model="gemini-3.8-flash")
-    client.deadline = 0.0  # the request's overall time is already used up
+def test_no_time_for_another_request_means_no_extra_request(fake_gemini):
+    """The rejection took longer than the time then left: another request would likely not
+    finish in time, so the 400 is explained instead (#12: one deadline covers adaptation)."""
+    fake_gemini.queue(Reply(status=400, delay=2.0, error_message=(
+        "Thinking level MINIMAL is not supported for this model. Supported thinking_level values: LOW, MEDIUM, HIGH.")))
+    client = _client(model="gemini-3.8-flash", timeout=3.0)
     with pytest.raises(GeminiRequestError, match="thinking_level='minimal'"):
         client.detect(IMG, "Detect", thinking="minimal")
     assert len(fake_gemini.generate_requests()) == 1
+    assert client.deadline == client.timeout == 3.0  # #10's name for the same limit
 
 
 def test_cache_clear_forgets_the_settings(fake_gemini, tmp_path, capsys):

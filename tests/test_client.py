@@ -441,3 +441,17 @@ def test_each_kind_gets_its_instruction_and_parses(fake_gemini, kind, check):
     assert fake_gemini.generate_requests()[0].system_instruction == expected
     assert len(res) >= 2 and all(check(it) for it in res), res
     assert res.request["kind"] == kind
+
+
+def test_a_prepared_image_is_sent_as_is_with_the_files_cache_key(fake_gemini, tmp_path):
+    """Decode once: prepare_image's bytes go out unchanged, and the cache knows the file."""
+    from spatial_nb.images import prepare_image
+
+    path = tmp_path / "photo.jpg"
+    path.write_bytes(_jpeg(1600, 1200))
+    photo = prepare_image(path)
+    fake_gemini.queue(Reply(BOXES))
+    first = _client().detect(photo, "Detect the cups")
+    assert fake_gemini.generate_requests()[0].images == [("image/jpeg", photo.data)]
+    assert first.request["source_name"] == "photo.jpg" and first.request["original_size"] == [1600, 1200]
+    assert _client().detect(str(path), "Detect the cups").cached  # same key as the file itself

@@ -241,3 +241,58 @@ def test_prepare_does_not_modify_callers_image():
 def test_bad_max_size(bad):
     with pytest.raises((ValueError, TypeError)):
         prepare_image(np.zeros((20, 20), np.uint8), max_size=bad)
+
+
+# -- reduced-scale decoding (issue #12, finding 8) ------------------------------------------------
+
+def _photo_jpeg(width: int = 3200, height: int = 2400) -> bytes:
+    """A camera-like JPEG: a bundled photo enlarged, with sensor-like noise."""
+    from pathlib import Path
+
+    src = Image.open(Path(__file__).resolve().parents[1] / "images" / "coffee.jpg").convert("RGB")
+    big = src.resize((width, height), Image.Resampling.BICUBIC)
+    rng = np.random.default_rng(0)
+    arr = np.asarray(big).astype(np.int16) + rng.normal(0, 5, size=(height, width, 3)).astype(np.int16)
+    return _encode(Image.fromarray(np.clip(arr, 0, 255).astype(np.uint8)), "JPEG", quality=92)
+
+
+def _psnr(a: Image.Image, b: Image.Image) -> float:
+    diff = np.asarray(a, np.float64) - np.asarray(b, np.float64)
+    return float(10 * np.log10(255 ** 2 / max((diff ** 2).mean(), 1e-12)))
+
+
+@pytest.mark.parametrize("limit", [640, 1024])
+def test_a_reduced_scale_decode_still_sends_a_good_thumbnail(limit):
+    """The JPEG is decoded at 1/4 (640) or 1/2 (1024) scale, not 2x the target as before: the
+    thumbnail must still match a full decode + Lanczos (JPEG q90 itself costs ~40 dB)."""
+    data = _photo_jpeg()
+    full = Image.open(io.BytesIO(data))
+    full.load()
+    reference = full.copy()
+    reference.thumbnail((limit, limit), Image.Resampling.LANCZOS)
+    prepared = prepare_image(data, max_size=limit)
+    assert prepared.size == reference.size == (limit, limit * 3 // 4)
+    assert _psnr(prepared.image, reference) > 45
+    lazy = Image.open(io.BytesIO(data))
+    lazy.draft(None, prepared.size)
+    assert lazy.size == (3200 // (4 if limit == 640 else 2), 2400 // (4 if limit == 640 else 2))
+    assert prepared.source_digest == hashlib.sha256(data).hexdigest()  # cache keys unchanged
+
+
+def test_load_image_with_max_size_is_upright_and_small():
+    img = load_image(_sideways_jpeg(), max_size=100)
+    assert img.size == (50, 100) and img.getpixel((25, 10))[0] > 200  # red on top, upright
+    assert load_image(_photo_jpeg(1600, 1200), max_size="original").size == (1600, 1200)
+
+
+def test_a_prepared_image_is_an_input_decoded_once():
+    data = _photo_jpeg(1600, 1200)
+    prepared = prepare_image(data, max_size=640)
+    assert prepare_image(prepared, max_size=640) is prepared  # the same bytes, not encoded again
+    smaller = prepare_image(prepared, max_size=320)
+    assert smaller.size == (320, 240) and smaller.source_digest == prepared.source_digest
+    assert smaller.original_size == (1600, 1200)
+    shown = load_image(prepared)
+    assert shown.size == (640, 480) and shown is not prepared.image  # a copy: drawing never touches it
+    with pytest.raises(ImageLoadError, match="cannot be sent at max_size=1024"):
+        prepare_image(prepared, max_size=1024)

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import GeminiRequestError
+from ..redaction import redact
 
 __all__ = ["Answer", "UNMATCHED_FILENAME", "job_answers", "split_answers", "write_unmatched", "error_text"]
 
@@ -113,10 +114,12 @@ def write_unmatched(out: Path, job_name: str, answers: list[Answer]) -> Path:
 
 
 def error_text(error: Any) -> str:
-    """One line for a row's error (a REST dict or an SDK object)."""
+    """One line for a row's error (a REST dict or an SDK object), with any API key removed."""
     if isinstance(error, dict):
-        return f"{error.get('message') or error} (code {error.get('code')})"
-    return str(getattr(error, "message", None) or error)
+        text = f"{error.get('message') or error} (code {error.get('code')})"
+    else:
+        text = str(getattr(error, "message", None) or error)
+    return " ".join(redact(text).split())
 
 
 def _response_from_rest(body: dict[str, Any]) -> Any:

@@ -21,6 +21,7 @@ from typing import Any
 from ..empty_answers import empty_answer_message, is_empty_answer
 from ..errors import GeminiRequestError, SpatialNBError
 from ..filenames import escape_file_name
+from ..redaction import redact
 from ..result import Result
 from .batch_answers import UNMATCHED_FILENAME, error_text, job_answers, split_answers, write_unmatched
 from .batch_wait import SUCCESS_STATE_NAMES, _sdk_version, wait_for_job
@@ -204,12 +205,15 @@ def run_batch_api(
                 return _finish(summary, started)
             sdk = client._sdk()
             model_name = next(iter(plans.values())).profile.name
+            failure: Exception | None = None
             try:
                 info = _submit(sdk, model_name, plans, out_dir, display_name=f"spatial-nb {out_dir.name} {len(plans)} images")
             except SpatialNBError:
                 raise
             except Exception as exc:  # noqa: BLE001
-                raise _explain(plans, exc) from None
+                failure = _explain(plans, exc)
+            if failure is not None:
+                raise failure  # outside the except block: the SDK's error (and its request) stays behind
         sdk = client._sdk()
         finished, state = wait_for_job(sdk, info["name"], poll_interval=poll_interval, deadline=deadline_at,
                                        progress=progress, on_poll=on_poll)
@@ -301,4 +305,4 @@ def _explain(plans: dict[str, Any], exc: Exception) -> Exception:
     explained = next(iter(plans.values())).explain(exc)
     if isinstance(explained, SpatialNBError):
         return explained
-    return GeminiRequestError(f"could not submit the batch job: {type(exc).__name__}: {exc}")
+    return GeminiRequestError(f"could not submit the batch job: {redact(f'{type(exc).__name__}: {exc}')}")

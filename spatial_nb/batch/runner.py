@@ -7,6 +7,13 @@ or Ctrl-C loses at most the requests in flight (and those still land in the answ
 a re-run skips every image already recorded ``"ok"``. Memory stays flat: results go to disk,
 not into a list. Record names are :func:`~spatial_nb.filenames.escape_file_name` of the file
 name, so names of any bytes are stored losslessly and one odd name never stops a run.
+
+One retry mechanism: inside a folder run the SDK sends each request once
+(``Client.copy(retry_attempts=1)``) and the runner alone retries what may pass later
+(``GeminiRequestError.transient``: 429, 5xx, resets, non-JSON bodies; and empty answers),
+with its own doubling delay, the concurrency limiter seeing every 429, and all attempts of
+one image inside that image's time limit (the client's ``timeout``; each attempt gets the
+time left).
 """
 
 from __future__ import annotations
@@ -26,6 +33,7 @@ from typing import Any
 from ..empty_answers import empty_answer_message, is_empty_answer, is_refusal
 from ..errors import GeminiRequestError, MissingKeyError, SpatialNBError
 from ..filenames import escape_file_name
+from ..redaction import redact
 from ..result import Result
 from .limiter import AdaptiveLimit
 from .records import RESULTS_FILENAME, BatchSummary, _prepare_out, _Writer, load_results, read_records
@@ -108,10 +116,18 @@ def find_images(
 # -- running --------------------------------------------------------------------------------
 
 
-def _detect(client: Any, path: Path, prompt: str, kwargs: dict[str, Any]) -> tuple[Result, float]:
+def _detect(client: Any, path: Path, prompt: str, kwargs: dict[str, Any],
+            time_left: float | None) -> tuple[Result, float]:
     start = time.perf_counter()
+    if time_left is not None:
+        kwargs = {**kwargs, "timeout": time_left}
     res = client.detect(str(path), prompt, **kwargs)
     return res, time.perf_counter() - start
+
+
+def _is_ours(client: Any) -> bool:
+    """A spatial_nb Client (not a stand-in): it takes ``timeout=`` per call and has ``copy``."""
+    return hasattr(client, "copy") and hasattr(client, "retry_schedule")
 
 
 def plan_request(client: Any, path: str | os.PathLike, prompt: str, kind: str, settings: dict[str, Any]) -> Any:
@@ -120,22 +136,6 @@ def plan_request(client: Any, path: str | os.PathLike, prompt: str, kind: str, s
     if unknown:
         raise TypeError(f"batch mode got unknown settings {sorted(unknown)}")
     return client._plan(str(path), prompt, kind, {**DETECT_DEFAULTS, **settings})
-
-
-def _forget_answer(client: Any, path: Path, prompt: str, kwargs: dict[str, Any]) -> None:
-    """Drop an answer from the client's cache, so asking again reaches Gemini and no later
-    run replays it (an empty answer must never be served as "nothing found")."""
-    cache = getattr(client, "cache", None)
-    if cache is None or not hasattr(client, "_plan"):
-        return  # a client without our cache has nothing to forget
-    settings = {k: v for k, v in kwargs.items() if k != "kind"}
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # the request already warned about the model
-            key = plan_request(client, path, prompt, kwargs.get("kind", "boxes"), settings).key
-    except Exception:  # noqa: BLE001 - the image or settings went away: nothing cached to forget
-        return
-    cache.delete(key)
 
 
 class _NameList:
@@ -166,11 +166,17 @@ class _Job:
     not_before: float = 0.0
     epoch: int = 0
     started: float = 0.0
+    deadline_at: float | None = None  # time.monotonic() when this image's time limit ends
+    last_error: str | None = None  # why the last attempt failed (for a time-limit record)
 
 
 def _is_transient(exc: BaseException) -> bool:
-    status = getattr(exc, "status", None)
-    return isinstance(exc, GeminiRequestError) and isinstance(status, int) and (status == 408 or status >= 500)
+    """True for a failure that may pass if the same request is sent later (the error says so)."""
+    return isinstance(exc, GeminiRequestError) and bool(getattr(exc, "transient", False))
+
+
+class _OutOfTime(GeminiRequestError):
+    """An image whose time limit ran out before it could be sent again."""
 
 
 def run_folder(
@@ -215,12 +221,19 @@ def run_folder(
         progress: Show a tqdm bar (images, items, tokens, errors, current concurrency).
         resume: False moves an existing ``results.jsonl`` aside and starts over.
         on_record: Called with each record and the running summary after it is written.
-        max_requeues: How often one image is sent again after a 429/5xx surfaced.
+        max_requeues: How often one image is sent again after a failure that may pass
+            (``GeminiRequestError.transient``: 429, 5xx, a reset, a non-JSON body, the time
+            limit of one attempt). The only retrying in a folder run: the SDK sends each
+            request once here (a :class:`~spatial_nb.Client` is used as ``client.copy(
+            retry_attempts=1)``), so attempts never multiply.
         empty_retries: How often one image is asked again after an answer with no text at
             all (no candidates, no text parts); then it gets an ``"error"`` record. A parsed
             ``[]`` is a valid "nothing found"; a blocked prompt or a safety stop is an error at
             once (Gemini said why). Empty answers never stay in the answer cache.
-        requeue_delay: Seconds before the first re-send (doubles each time).
+        requeue_delay: Seconds before the first re-send (doubles each time). Every attempt
+            of one image, and the waits between them, fit in the client's ``timeout`` (120 s
+            by default): a re-send that would start later is not made, and the image gets an
+            ``"error"`` record saying so (a re-run tries it again).
         increase_after: Successes in a row before concurrency grows by one again.
 
     Returns:
@@ -238,6 +251,10 @@ def run_folder(
         from ..client import Client
 
         client = Client(model=model)
+    image_timeout: float | None = None
+    if _is_ours(client):
+        client = client.copy(retry_attempts=1)  # the runner does the retrying (module doc)
+        image_timeout = client.timeout
     kwargs: dict[str, Any] = {"kind": kind, "temperature": temperature, "max_size": max_size, **detect_kwargs}
     if model is not None:
         kwargs["model"] = model
@@ -264,6 +281,21 @@ def run_folder(
     executor = ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="spatial-nb-batch")
     in_flight: dict[Future, _Job] = {}
 
+    def requeue(job: _Job, tries: int) -> bool:
+        """Send ``job`` again after the ``tries``-th doubling delay, if that fits its time limit."""
+        job.not_before = time.monotonic() + requeue_delay * 2 ** (tries - 1)
+        if job.deadline_at is not None and job.not_before >= job.deadline_at:
+            return False
+        pending.appendleft(job)
+        summary.requeued += 1
+        return True
+
+    def out_of_time(message: str, job: _Job) -> str:
+        if job.deadline_at is None or job.not_before < job.deadline_at:
+            return message
+        return (f"{message} (gave up after {job.attempt + job.empty + 1} attempts: the {image_timeout:g} s "
+                "limit for this image ran out; run again to retry it, or raise --timeout / Client(timeout=...))")
+
     def record(job: _Job, fut: Future, notify: bool = True) -> None:
         """Turn a finished future into a record (or a re-queue)."""
         elapsed = time.perf_counter() - job.started
@@ -271,16 +303,16 @@ def run_folder(
         exc = fut.exception()
         if exc is None:
             res, elapsed = fut.result()
-            if is_empty_answer(res):
+            if is_empty_answer(res):  # the client warned and did not cache it
                 summary.empty_answers += 1
-                _forget_answer(client, root / job.name, prompt, kwargs)
+                message = empty_answer_message(res, attempts=job.empty + 1)
                 if not is_refusal(res) and job.empty < empty_retries and notify:
                     job.empty += 1
-                    job.not_before = time.monotonic() + requeue_delay * 2 ** (job.empty - 1)
-                    pending.appendleft(job)
-                    summary.requeued += 1
-                    return
-                message = empty_answer_message(res, attempts=job.empty + 1)
+                    job.last_error = message
+                    if requeue(job, job.empty):
+                        return
+                    job.empty -= 1
+                message = out_of_time(message, job)
                 rec = {"path": name, "status": "error", "error": message, "finish_reason": res.finish_reason,
                        "elapsed_s": round(elapsed, 3)}
                 summary.errors += 1
@@ -296,13 +328,17 @@ def run_folder(
             if throttled and limit.on_throttle(job.epoch):
                 summary.throttles = limit.throttles
                 summary.lowest_concurrency = limit.lowest
-            if (throttled or _is_transient(exc)) and job.attempt < max_requeues and notify:
-                job.attempt += 1
-                job.not_before = time.monotonic() + requeue_delay * 2 ** (job.attempt - 1)
-                pending.appendleft(job)
-                summary.requeued += 1
-                return
             message = str(exc) if isinstance(exc, SpatialNBError) else f"{type(exc).__name__}: {exc}"
+            message = redact(message, getattr(client, "_secret_key", lambda: None)())
+            if isinstance(exc, _OutOfTime):
+                pass  # already says why; nothing more to try
+            elif (throttled or _is_transient(exc)) and job.attempt < max_requeues and notify:
+                job.attempt += 1
+                job.last_error = message
+                if requeue(job, job.attempt):
+                    return
+                job.attempt -= 1
+                message = out_of_time(message, job)
             rec = {"path": name, "status": "error", "error": message, "elapsed_s": round(elapsed, 3)}
             status = getattr(exc, "status", None)
             if status is not None:
@@ -332,7 +368,20 @@ def run_folder(
                     break
                 job.epoch = limit.epoch
                 job.started = time.perf_counter()
-                in_flight[executor.submit(_detect, client, root / job.name, prompt, kwargs)] = job
+                left = None
+                if image_timeout is not None:
+                    if job.deadline_at is None:
+                        job.deadline_at = time.monotonic() + image_timeout
+                    left = job.deadline_at - time.monotonic()
+                    if left <= 0:  # waited past its limit behind the others: not sent again
+                        late: Future = Future()
+                        late.set_exception(_OutOfTime(
+                            f"{job.last_error or 'not answered'} (gave up: the {image_timeout:g} s limit for "
+                            "this image ran out while it waited to be sent again; run again to retry it, or "
+                            "raise --timeout / Client(timeout=...))", transient=True))
+                        record(job, late)
+                        continue
+                in_flight[executor.submit(_detect, client, root / job.name, prompt, kwargs, left)] = job
             timeout = None
             if pending and next_fresh is None and len(in_flight) < limit.limit:
                 timeout = max(0.0, min(j.not_before for j in pending) - time.monotonic())

@@ -1,7 +1,7 @@
 """Command-line options shared by the subcommands that send requests (detect, batch, doctor).
 
-One definition of --kind, --model, --temperature and --max-size, with validation, so the
-subcommands accept the same values and say the same thing about bad ones;
+One definition of --kind, --model, --temperature, --max-size, --thinking and --timeout, with
+validation, so the subcommands accept the same values and say the same thing about bad ones;
 :func:`add_model_options` adds --media-resolution and --backend for commands that pass them on.
 """
 
@@ -43,8 +43,24 @@ def _thinking(text: str) -> int | str | bool:
     return value
 
 
+def _timeout(text: str) -> float | None:
+    """Seconds (``90``, ``90s``, ``2m``) for the overall limit per request; ``none`` for no limit."""
+    value = text.strip().lower()
+    if value in ("none", "off"):
+        return None
+    scale = 60.0 if value.endswith("m") else 1.0
+    try:
+        seconds = float(value.removesuffix("m").removesuffix("s")) * scale
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected seconds such as 120, 90s or 2m (or none), got {text!r}") from None
+    if not seconds > 0 or seconds == float("inf"):
+        raise argparse.ArgumentTypeError(f"the timeout must be more than 0 seconds, got {text!r}")
+    return seconds
+
+
 def add_request_options(parser: argparse.ArgumentParser) -> None:
-    """Add ``--kind``, ``--model``, ``--temperature``, ``--max-size`` and ``--thinking`` (Client.detect's defaults)."""
+    """Add ``--kind``, ``--model``, ``--temperature``, ``--max-size``, ``--thinking`` and
+    ``--timeout`` (Client.detect's and Client's defaults)."""
     from ..prompts import KINDS
 
     parser.add_argument("--kind", choices=KINDS, default="boxes", help="answer format (default: boxes)")
@@ -62,6 +78,13 @@ def add_request_options(parser: argparse.ArgumentParser) -> None:
         "--thinking", type=_thinking, default=None, metavar="{off,BUDGET,LEVEL}",
         help="override the model's thinking setting: off, a thinking_budget such as 128, "
         "or a thinking_level such as low (default: the model profile's)",
+    )
+    from ..deadline import DEFAULT_TIMEOUT
+
+    parser.add_argument(
+        "--timeout", type=_timeout, default=DEFAULT_TIMEOUT, metavar="SECONDS",
+        help=f"give up on a request after this long in all, retries included (default {DEFAULT_TIMEOUT:g}; "
+        "e.g. 30, 2m, or none for no limit)",
     )
 
 

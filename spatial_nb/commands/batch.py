@@ -121,8 +121,12 @@ def run(args: argparse.Namespace) -> int:
             return 0
         _confirm(len(paths), est)
 
+    from ..client import Client
+
+    # --timeout: the limit per image (all its attempts) in folder runs, per HTTP read in Batch API mode
+    client = Client(model=args.model, timeout=args.timeout)
     common = dict(out=args.out, model=args.model, temperature=args.temperature, max_size=args.max_size,
-                  progress=args.progress, recursive=args.recursive)
+                  progress=args.progress, recursive=args.recursive, client=client)
     if args.thinking is not None:
         common["thinking"] = args.thinking
     try:

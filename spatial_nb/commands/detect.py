@@ -106,6 +106,7 @@ def run(args: argparse.Namespace) -> int:
             cache=not args.no_cache,
             offline=True if args.offline else None,
             backend=args.backend,
+            timeout=args.timeout,
         )
         result = client.detect(
             args.image,
