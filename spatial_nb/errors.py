@@ -57,11 +57,15 @@ class GeminiRequestError(SpatialNBError):
         transient: True when the same request may succeed later (408, 429, 5xx, a connection
             reset, a non-JSON body, the time limit); False when it must change first (400,
             401, 403, 404).
+        detail: The server's own words (one line, key redacted), when it answered with an error
+            body; front ends show it with their own advice instead of the whole message.
     """
 
-    def __init__(self, message: str, *, status: int | None = None, transient: bool | None = None):
+    def __init__(self, message: str, *, status: int | None = None, transient: bool | None = None,
+                 detail: str | None = None):
         super().__init__(message)
         self.status = status
+        self.detail = detail
         if transient is None:
             transient = status is not None and (status in (408, 429) or status >= 500)
         self.transient = bool(transient)

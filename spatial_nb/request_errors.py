@@ -10,6 +10,8 @@ reset or a non-JSON body, and the request's time limit, are told apart from real
 
 from __future__ import annotations
 
+import re
+
 from typing import Any
 
 from .deadline import DeadlineExceeded, fault_of
@@ -121,7 +123,7 @@ def explain(exc: BaseException, *, client: Any, model: str, sent_thinking: str |
         return GeminiRequestError(msg, transient=True)
     if details is not None:
         code, status, raw = details
-        detail = one_line(raw, key)
+        detail = re.sub(r"(?<!\.)\.$", "", one_line(raw, key))  # the sentences below add their own full stop
         if code == 400 and "thinking" in detail.lower():
             msg = (
                 f"{model} rejected the thinking setting that was sent ({sent_thinking or 'none'}): {detail}. "
@@ -150,7 +152,7 @@ def explain(exc: BaseException, *, client: Any, model: str, sent_thinking: str |
                    f"{detail}. Try again later or pick another model")
         else:
             msg = f"Gemini request failed (HTTP {code} {status}) for {model}: {detail}"
-        return GeminiRequestError(msg, status=code or None)
+        return GeminiRequestError(msg, status=code or None, detail=detail or None)
     if _is_timeout(exc):
         limit = f"{timeout:g} s" if timeout else "the SDK's time limit"
         return GeminiRequestError(

@@ -217,6 +217,16 @@ def test_500_on_every_attempt_gives_a_clear_error_after_the_configured_attempts(
     assert "4 attempt" in str(info.value) and info.value.status == 500
 
 
+def test_server_words_are_kept_as_detail_without_a_double_full_stop(fake_gemini):
+    # Regression: "...try again later.. Try again later or pick another model" (the server's sentence
+    # ended with a full stop, ours added another); the panel shows .detail with its own advice.
+    fake_gemini.default = Reply(status=503, error_message="The model is overloaded. Please try again later.")
+    with pytest.raises(GeminiRequestError) as info:
+        _client(retry_attempts=2).detect(np.zeros((32, 32, 3), np.uint8), "Detect")
+    assert ".." not in str(info.value) and "Please try again later. Try again later" in str(info.value)
+    assert info.value.detail == "The model is overloaded. Please try again later" and info.value.transient
+
+
 def test_403_explains_the_key_without_showing_it(fake_gemini):
     fake_gemini.queue(Reply(status=403, error_message=f"API key {TEST_KEY} is not valid. Key AIzaSyA1234567890abcdefghijklmnop"))
     with pytest.raises(GeminiRequestError) as info:

@@ -132,9 +132,11 @@ def _looks_like_safety(text: str) -> bool:
 
 
 def _sdk_detail(exc: BaseException) -> str | None:
-    """The server's own message when ``exc`` wraps a google-genai error (kept as its context)."""
-    inner = exc.__cause__ or exc.__context__
-    message = getattr(inner, "message", None) if inner is not None else None
+    """The server's own message: ``GeminiRequestError.detail``, else a wrapped google-genai error's."""
+    message = getattr(exc, "detail", None)
+    if not message:
+        inner = exc.__cause__ or exc.__context__
+        message = getattr(inner, "message", None) if inner is not None else None
     return redact(" ".join(str(message).split())) if message else None
 
 
