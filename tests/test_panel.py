@@ -75,7 +75,9 @@ def test_construction_needs_no_key_and_creates_no_client():
     assert panel.client is None
     assert panel.state.image is not None and panel.state.image.source == "sample"
     assert "<img" in panel.overlay.value  # the picked sample is shown before any run
-    assert panel.state.temperature == 0.5 and panel.temperature.step == 0.05
+    # #10: the slider starts at the default model's temperature (1.0 on 3.x; was a fixed 0.5)
+    assert panel.state.temperature == models.default_temperature(models.DEFAULT_MODEL) == 1.0
+    assert panel.temperature.step == 0.05
     assert (panel.temperature.min, panel.temperature.max) == (0.0, 2.0)
 
 
