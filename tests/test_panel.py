@@ -534,7 +534,7 @@ def test_every_untrusted_string_is_escaped_in_every_html_widget(fake_gemini, tmp
     fake_gemini.queue(Reply(status=404, error_message=f"model gemini-{hostile} not found"))
     click_run(panel)
     assert panel.message.value and "404" in panel.message.value
-    panel.model_box.value = "gemini-2.5-flash"
+    panel.model_box.value = "gemini-3.5-flash-lite"
     panel.kind_buttons.value = "points"
     click_run(panel)
     panel.history_picker.value = 0

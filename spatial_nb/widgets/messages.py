@@ -257,8 +257,8 @@ def _recordings_sentence() -> str:
     if not titles:
         return ""
     which = "one of the sample photos" if len(titles) == 1 else f"{plural(len(titles), 'sample photo')}"
-    return (f"Without a key you can still replay the answers Google's cookbook quotes for {which} "
-            f"({'; '.join(titles)}): click Show a recorded answer (no key).")
+    return (f"Recorded answers are available without a key: Google's cookbook quotes Gemini's answers for {which} "
+            f"({'; '.join(titles)}); click Show a recorded answer (no key).")
 
 
 def key_banner(client: object = None) -> PanelMessage | None:
