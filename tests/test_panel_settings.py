@@ -245,8 +245,7 @@ def test_recorded_answer_without_a_key_or_a_network(no_network):
     assert record is not None and record.recorded and panel.client is None  # no client was even made
     assert record.result.labels == SOCKS.result().labels and n_items(panel.overlay.value) == 2
     status = html.unescape(panel.status.value)
-    assert status.startswith("Recorded answer (no key), not a live call (run #1)") and "2 items" in status
-    assert SOCKS.model in status
+    assert status == f"Recorded answer (no key), not a live call (run #1) · 2 items · {SOCKS.model}"
     message = html.unescape(panel.message.value)
     assert "Recorded answer (no key)" in message and "Google's Gemini cookbook" in message and "7bac5a6" in message
     assert "not a live call" in message.lower()
@@ -276,8 +275,10 @@ def test_the_source_follows_the_photo_and_prompt():
     panel = Panel(image=SOCKS.image)
     panel.prompt_mode.value = "free"
     assert panel.source_buttons.value == "recorded"
-    panel.prompt_box.value = "Detect all rainbow socks"  # no recording for this prompt
+    assert panel.source_buttons.layout.display != "none"
+    panel.prompt_box.value = "Detect all rainbow socks"  # no recording for this prompt: no choice to show
     assert panel.source_buttons.disabled and panel.source_buttons.value == "live" and panel.source_note.value == ""
+    assert panel.source_buttons.layout.display == "none"
     panel.prompt_box.value = "  " + SOCKS.prompt + " "  # whitespace does not matter
     assert not panel.source_buttons.disabled and panel.source_buttons.value == "recorded"
     panel.kind_buttons.value = "points"  # the recording is of boxes
@@ -298,3 +299,11 @@ def test_with_a_key_gemini_stays_the_source_and_a_recording_can_be_chosen(fake_g
     panel.run()
     assert len(fake_gemini.generate_requests()) == 1 and not panel.state.current.recorded
     assert SOCKS.prompt in fake_gemini.generate_requests()[0].prompt
+
+
+def test_the_voila_banner_keeps_its_command_in_one_sentence(monkeypatch):
+    # Failed before: the ellipsis in "GOOGLE_API_KEY=..." ended a sentence, so the next word was
+    # capitalised ("... In its shell").
+    monkeypatch.setenv("VOILA_KERNEL_ID", "k")
+    banner = html.unescape(Panel().banner.value)
+    assert "run export GOOGLE_API_KEY=... in its shell, then start it again." in banner

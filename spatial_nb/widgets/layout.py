@@ -197,7 +197,8 @@ class LayoutMixin:
 
         self.banner = W.HTML()
         self.try_recording = W.Button(
-            description="Show a recorded answer (no key)", icon="history", layout=W.Layout(width="auto", display="none"),
+            description="Show a recorded answer (no key)", icon="history",
+            layout=W.Layout(width="auto", display="none", align_self="flex-start", margin="2px 0 6px 0"),
             tooltip="Replay an answer Google's cookbook quotes for one of the bundled photos: no key, no network",
         )
         self.banner_box = W.VBox([self.banner, self.try_recording], layout=W.Layout(width="auto"))

@@ -66,8 +66,9 @@ def plural(n: int, word: str, many: str | None = None) -> str:
     return f"{n} {word if n == 1 else (many or word + 's')}"
 
 
-# a sentence ends at . ! ? followed by a space, except after "e.g." / "i.e." / "vs."
-_SENTENCE_END = re.compile(r"(?<!e\.g\.)(?<!i\.e\.)(?<!\bvs\.)(?<=[.!?])\s+(?=\S)")
+# a sentence ends at . ! ? followed by a space, except after "e.g." / "i.e." / "vs." and an ellipsis
+# ("export GOOGLE_API_KEY=... in its shell" is one sentence)
+_SENTENCE_END = re.compile(r"(?<!e\.g\.)(?<!i\.e\.)(?<!\bvs\.)(?<!\.\.\.)(?<=[.!?])\s+(?=\S)")
 
 
 def tidy(*parts: str) -> str:

@@ -2,7 +2,7 @@
 
 Google's cookbook quotes real Gemini answers for two bundled photos and prompts
 (:mod:`spatial_nb.recordings`). When the chosen photo, prompt and detect type have one, the
-Source choice is enabled and a note says so; without a key it is chosen automatically, and a
+Source choice appears (hidden otherwise: every run is live) and a note says so; without a key it is chosen automatically, and a
 button in the key banner loads and replays one in a click. A recorded run needs no key and no
 network: it is the verbatim recording, parsed, and its status and message say plainly that it is
 a recording (which model, where it was quoted) and not a live call.
@@ -71,6 +71,7 @@ class RecordedMixin:
         rec = s.recording()
         rec_id = rec.id if rec is not None else None
         self.source_buttons.disabled = rec is None
+        self.source_buttons.layout.display = "none" if rec is None else ""  # no choice to make: live
         if rec is None and s.source == "recorded":
             s.source = "live"
         elif auto and rec is not None and rec_id != self._last_recording_id and s.source == "live" and self._no_key():

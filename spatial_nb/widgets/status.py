@@ -31,12 +31,13 @@ def answered_by(result: Any) -> str | None:
 def status_text(record: RunRecord) -> str:
     """The escaped status line of a finished run.
 
-    Example: ``Done in 1.2 s (run #3) · 2 items · answered by gemini-3.5-flash-lite · 812 tokens · not cached``.
+    Example: ``Done in 1.2 s (run #3) · 2 items · answered by gemini-3.5-flash-lite · 812 tokens · not cached``;
+    a recording: ``Recorded answer (no key), not a live call (run #1) · 2 items · <the model it states>``.
     """
     res = record.result
     if record.recorded:
         parts = [f"Recorded answer (no key), not a live call (run #{record.number})", plural(len(res), "item"),
-                 f"from {res.model}, as quoted in Google's Gemini cookbook"]
+                 str(res.model)]
         return esc(" · ".join(parts))
     parts = [f"Done in {record.elapsed_s:.1f} s (run #{record.number})", plural(len(res), "item")]
     other = answered_by(res)
