@@ -7,7 +7,8 @@ host other than loopback is aborted and recorded. Needs /usr/bin/chromium, playw
 jupyterlab; skipped without them, except under ``CI=true`` where that is a failure.
 Screenshots go to ``test-artifacts/`` (panel_voila_1440.png, panel_voila_1440_controls.png,
 panel_voila_420.png, panel_voila_420_whole.png, panel_voila_2560.png, panel_voila_recorded_1440.png,
-panel_voila_recorded_420.png, panel_lab_1440.png, panel_lab_compare.png, panel_lab_sweep.png).
+panel_voila_recorded_420.png, panel_lab_1440.png, panel_lab_1440_controls.png, panel_lab_compare.png,
+panel_lab_sweep.png).
 """
 
 from __future__ import annotations
@@ -390,6 +391,7 @@ def test_panel_in_jupyterlab_compare_and_sweep(tmp_path, fake_gemini):
             print(f"\nJupyterLab 1440x900, side bar open: Run at y={run_box['y']:.0f}..{run_box['y'] + run_box['height']:.0f}")
             assert cut_labels(page) == []
             page.screenshot(path=str(ARTIFACTS / "panel_lab_1440.png"))
+            page.locator(".snb-controls").screenshot(path=str(ARTIFACTS / "panel_lab_1440_controls.png"))  # every setting
 
             # two runs with two models, then compare them
             model = page.locator(".snb-model input")

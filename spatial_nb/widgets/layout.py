@@ -179,7 +179,7 @@ class LayoutMixin:
         self.compare_last = W.Button(description="Last two runs", icon="columns", layout=W.Layout(width="auto"))
         self.compare_view = W.HTML(value=self._lab_hint("compare"))
         self.sweep_models = W.SelectMultiple(options=tuple(model_choices()), value=(), rows=5, description="Models", style={"description_width": "110px"}, layout=W.Layout(width="auto"))
-        self.sweep_temperatures = W.Text(placeholder="e.g. 0.2, 1.0 (empty: the temperature above)", description="Temperatures", style={"description_width": "110px"}, layout=W.Layout(width="auto"))
+        self.sweep_temperatures = W.Text(placeholder="e.g. 0.2, 1.0 (empty: the Temperature setting)", description="Temperatures", style={"description_width": "110px"}, layout=W.Layout(width="auto"))
         self.sweep_button = W.Button(description="Run sweep", icon="th", button_style="info", layout=W.Layout(width="auto"))
         self.sweep_status = W.HTML()
         self.sweep_view = W.HTML(value=self._lab_hint("sweep"))
