@@ -17,6 +17,9 @@ from typing import Any
 
 import traitlets
 
+from .. import backends as _backends
+from .. import prompts as _prompts
+
 __all__ = ["ImageChoice", "RunRecord", "PanelState", "KIND_LABELS", "KIND_SHORT", "MAX_SIZES", "MEDIA_RESOLUTIONS",
            "BACKEND_LABELS", "SOURCE_LABELS", "DEFAULT_TIMEOUT_S"]
 
@@ -35,11 +38,11 @@ KIND_SHORT = {"boxes": "boxes", "masks": "masks", "points": "points", "boxes3d":
 MAX_SIZES = {"640 px": 640, "1024 px": 1024, "original": None}
 
 #: Media-resolution choices: label -> value passed to ``Client.detect(media_resolution=...)``
-#: ("" stands for None: the model's own default; ``prompts.MEDIA_RESOLUTIONS`` are the others).
-MEDIA_RESOLUTIONS = {"model default": "", "low": "low", "medium": "medium", "high": "high"}
+#: ("" stands for None: the model's own default; the others are ``prompts.MEDIA_RESOLUTIONS``).
+MEDIA_RESOLUTIONS = {"model default": "", **{value: value for value in _prompts.MEDIA_RESOLUTIONS}}
 
-#: Request paths (``Client(backend=...)``, ``spatial_nb.backends.BACKENDS``): value -> label.
-BACKEND_LABELS = {"generate_content": "generate_content", "interactions": "Interactions API"}
+#: Request paths (``Client(backend=...)``, ``spatial_nb.backends.BACKENDS``, the default first): value -> label.
+BACKEND_LABELS = {name: {"interactions": "Interactions API"}.get(name, name) for name in _backends.BACKENDS}
 
 #: Where a run's answer comes from: value -> label.
 SOURCE_LABELS = {"live": "Gemini live", "recorded": "Recorded answer (no key)"}
