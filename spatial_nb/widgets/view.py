@@ -66,7 +66,7 @@ class Panel(LayoutMixin, ImageMixin, HistoryMixin, DownloadsMixin, SweepMixin, D
     Example:
         >>> import spatial_nb as snb               # doctest: +SKIP
         >>> panel = snb.Panel(); panel             # doctest: +SKIP
-        >>> record = panel.run()                   # doctest: +SKIP  (same as clicking Run, then waiting)
+        >>> record = panel.run()                   # doctest: +SKIP
     """
 
     def __init__(
