@@ -63,6 +63,8 @@ class Panel(LayoutMixin, ImageMixin, HistoryMixin, DownloadsMixin, SweepMixin, D
         backend: ``"generate_content"`` or ``"interactions"`` (default: the client's).
         timeout: Seconds one request may take (default: the client's, else 120).
 
+    ``panel.run()`` does what a click on Run does, then waits for the answer.
+
     Example:
         >>> import spatial_nb as snb               # doctest: +SKIP
         >>> panel = snb.Panel(); panel             # doctest: +SKIP
