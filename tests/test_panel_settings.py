@@ -208,6 +208,9 @@ def test_the_status_says_who_answered_when_google_routed_the_request(fake_gemini
     assert "answered by" not in panel.status.value
     panel.history_picker.value = 0
     assert "answered by gemini-3.5-flash-lite-001" in html.unescape(panel.status.value)
+    panel.compare(1, 2)  # the compare captions say it too, for the routed run only
+    view = html.unescape(panel.compare_view.value)
+    assert view.count("answered by gemini-3.5-flash-lite-001") == 1
 
 
 # -- recorded answers -------------------------------------------------------------------------------------
