@@ -1,8 +1,8 @@
 """HTML for the lab: runs side by side in a grid, captions of equal height, differences drawn on top.
 
 Each card is a caption (run, model and temperature; prompt clamped to two lines; items, tokens,
-time, who answered when Google routed the request; differences or agreement) above the run's overlay. Every caption has the same height, so the
-pictures line up. Differences against the first picked run come from
+time, who answered when Google routed the request; differences or agreement) above the run's
+overlay. Every caption has the same height, so the pictures line up. Differences against the first picked run come from
 :func:`spatial_nb.sweeping.diff_results` and are drawn as a separate SVG layer over the overlay
 (dashed: new here, grey: missing here, orange: where it was before), in 0-1000 coordinates that
 stretch with the picture. Every string from a model or a user is escaped.
