@@ -4,8 +4,10 @@ The notebook follows the sections of Google's cookbook notebook "Spatial underst
 rewritten on top of spatial_nb. Keeping its source here makes reviews readable (plain
 Python strings instead of JSON) and guarantees the committed file carries no outputs.
 Detection cells carry ``metadata.spatial_nb = {"section", "kind"}`` so the notebook test
-can find each section's overlay. Run from the repository root:
-``python scripts/make_notebook.py``.
+can find each section's overlay. Without an API key the notebook still runs top to bottom:
+the sections whose photo and prompt have a recorded answer (``spatial_nb.recordings``: the
+socks and the spill) replay it and say so, the others say they need a key. Run from the
+repository root: ``python scripts/make_notebook.py``.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ import nbformat
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from spatial_nb import samples  # noqa: E402  (which sections have a recorded answer)
 from spatial_nb.models import DEFAULT_MODEL, KNOWN_MODELS, PROFILES  # noqa: E402  (the picker lists current models)
 
 # The repository's public URL is not settled yet; the install cell asks for it rather than
@@ -35,24 +38,50 @@ def code(text: str, section: str | None = None, kind: str | None = None):
     return cell
 
 
+def has_recording(section: str) -> bool:
+    """True when the section's photo, prompt and kind have a recorded answer (checked when generating)."""
+    ex = samples.example(section)
+    return samples.recording_for(ex.name, ex.prompt, ex.kind) is not None
+
+
 def detect_cell(section: str, kind: str, extra_show: str = "", model: str = "") -> object:
-    """One call and one overlay, with the example taken from the shared prompt data."""
+    """One call and one overlay, with the example taken from the shared prompt data.
+
+    Without a key (``client is None``) a section with a recorded answer replays it and prints its
+    notice; any other section says that it needs a key.
+    """
     model_arg = f", model={model}" if model else ""
     show_args = f"ex.path, res{extra_show}"
-    return code(
-        f"""
+    head = f"""
 ex = snb.samples.example("{section}")      # photo, kind and prompt from spatial_nb/data/sample_prompts.json
 print(ex.name, "|", ex.prompt)
-res = client.detect(ex.path, ex.prompt, kind="{kind}"{model_arg})
+"""
+    report = f"""
 if other := snb.models.answered_by(res):   # Google may route a retired id to another model
     print("answered by", other)
 for item in res:
     print(" -", item.label)
 snb.show({show_args})
-""",
-        section=section,
-        kind=kind,
-    )
+"""
+    if has_recording(section):
+        body = f"""
+if client is not None:
+    res = client.detect(ex.path, ex.prompt, kind="{kind}"{model_arg})
+else:  # no key: the answer Google's cookbook quotes for this very photo and prompt - a recording
+    recording = snb.samples.recording_for(ex.name, ex.prompt, ex.kind)
+    print(recording.notice)
+    res = recording.result()
+""".strip("\n") + "\n" + report.strip("\n")
+    else:
+        inside = report.strip("\n").replace(f"snb.show({show_args})", f"display(snb.show({show_args}))  # inside a block")
+        indented = "".join(f"    {line}\n" if line else "\n" for line in inside.splitlines())
+        body = f"""
+if client is None:
+    print(NEEDS_KEY)
+else:
+    res = client.detect(ex.path, ex.prompt, kind="{kind}"{model_arg})
+{indented}"""
+    return code(head.strip("\n") + "\n" + body.strip("\n"), section=section, kind=kind)
 
 
 def build() -> nbformat.NotebookNode:
@@ -71,8 +100,9 @@ idea, makes one call and draws the answer on the photo.
 
 The tour follows the structure of Google's cookbook notebook *Spatial understanding*
 (google-gemini/cookbook, `quickstarts/Spatial_understanding.ipynb`) and uses the sample
-photos bundled with spatial_nb (licences in `images/LICENSES.md`). There is no magic
-prompt: change the prompts, pick another photo, or use your own.
+photos bundled with spatial_nb: the AI Studio app's gallery (socks, origami, spill, ...)
+and a few others (licences in `images/LICENSES.md`). There is no magic prompt: change the
+prompts, pick another photo, or use your own.
 """
         ),
         md(
@@ -108,6 +138,11 @@ spatial_nb reads the key from the `GOOGLE_API_KEY` (or `GEMINI_API_KEY`) environ
 variable, or in Colab from a secret named `GOOGLE_API_KEY` (key icon in the left bar;
 allow this notebook to read it). Get a key at <https://aistudio.google.com/apikey>. The
 key is never printed, cached or written into the notebook.
+
+**No key?** The notebook still runs. Two sections, the socks and the spill, then replay
+real answers that Google's cookbook quotes for those very photos and prompts (recordings,
+clearly marked as such: one answer from one model at one time); the other sections say
+that they need a key.
 """
         ),
         code(
@@ -137,7 +172,12 @@ import spatial_nb as snb
 
 MODEL = "{DEFAULT_MODEL}"  # @param [{models_param}] {{"allow-input": true}}
 
-client = snb.Client(model=MODEL)
+NEEDS_KEY = "Skipped: this section needs an API key (see Setup); it has no recorded answer."
+try:
+    client = snb.Client(model=MODEL)
+except snb.MissingKeyError:
+    client = None  # the socks and spill sections replay recorded answers instead
+    print("No API key: the socks and spill sections show recorded answers; the others are skipped.")
 profile = snb.models.profile(MODEL)
 print(profile.name, "-", profile.notes)
 print("kinds:", ", ".join(profile.kinds), "| masks as:", profile.mask_format or "-")
@@ -179,14 +219,18 @@ print(snb.prompts.raw_prompt("Detect the cup, the spoon and the saucer", kind="b
             """
 ## The sample photos
 
-spatial_nb ships a few photos with sample prompts for every kind of answer. The panel
-and this notebook read the same prompt list (`spatial_nb/data/sample_prompts.json`).
+spatial_nb ships the AI Studio app's gallery photos (Apache-2.0) and a few others, with
+sample prompts for every kind of answer, many of them quoted from the cookbook and the app.
+The panel and this notebook read the same prompt list (`spatial_nb/data/sample_prompts.json`).
+`snb.samples.recordings()` lists the recorded answers that come with them.
 """
         ),
         code(
             """
 for s in snb.samples.list_samples():
-    print(f"{s.name:24} {s.title:30} {s.licence}")
+    print(f"{s.name:24} {s.title:34} {s.licence}")
+for rec in snb.samples.recordings():
+    print(f"recorded answer: {rec.image} | {rec.prompt!r} | {rec.model}")
 """
         ),
         md(
@@ -306,29 +350,36 @@ schemas are shaped like it; both paths share the answer cache (the path is part 
         ),
         code(
             """
-iclient = snb.Client(model=MODEL, backend="interactions")  # sent with store=False
-ex = snb.samples.example("overlay")
-res_i = iclient.detect(ex.path, ex.prompt)
-print(len(res_i), "items from", res_i.model_version or res_i.model, "| tokens:", (res_i.usage or {}).get("total_tokens"))
-print("request path:", res_i.request.get("backend"), "| settings sent:", res_i.request["thinking"], res_i.request["temperature"])
-snb.show(ex.path, res_i)
+if client is None:
+    print(NEEDS_KEY)
+else:
+    iclient = snb.Client(model=MODEL, backend="interactions")  # sent with store=False
+    ex = snb.samples.example("overlay")
+    res_i = iclient.detect(ex.path, ex.prompt)
+    print(len(res_i), "items from", res_i.model_version or res_i.model, "| tokens:", (res_i.usage or {}).get("total_tokens"))
+    print("request path:", res_i.request.get("backend"), "| settings sent:", res_i.request["thinking"], res_i.request["temperature"])
+    snb.show(ex.path, res_i)
 """
         ),
         md(
             """
-## The cookbook's own photos (optional, needs internet)
+## The cookbook's other photos (optional, needs internet)
 
-The cookbook uses its own photos (cupcakes, socks, a bento box, origami, a spill...).
-They are not ours to redistribute, but `snb.samples.fetch` downloads them once into your
-cache (and checks later that they did not change), and `snb.samples.cookbook_prompts`
-has the cookbook's prompts for them. Tick the box to try it.
+The photos the cookbook shares with the AI Studio app's gallery (the socks, the origami,
+the spill) ship with spatial_nb, so the sections above need no download. The cookbook's
+other photos (cupcakes, a bento box, vegetables, a bookshelf...) are not ours to
+redistribute, but `snb.samples.fetch` downloads them once into your cache (and checks
+later that they did not change), and `snb.samples.cookbook_prompts` has the cookbook's
+prompts for them. Tick the box to try it (it needs a key too).
 """
         ),
         code(
             """
 FETCH_COOKBOOK_PHOTOS = False  # @param {type:"boolean"}
 
-if FETCH_COOKBOOK_PHOTOS:
+if FETCH_COOKBOOK_PHOTOS and client is None:
+    print(NEEDS_KEY)
+elif FETCH_COOKBOOK_PHOTOS:
     photo = snb.samples.fetch("Cupcakes.jpg")
     prompt = snb.samples.cookbook_prompts("Cupcakes.jpg", "boxes")[0]
     cupcakes = client.detect(photo, prompt)
@@ -343,6 +394,9 @@ else:
 
 Everything above in one widget: pick a photo (or upload your own), a kind, a model and a
 prompt (the sample prompts are offered for each photo), then run it and compare runs.
+Its settings hold the media resolution, the request path (`generate_content` or the
+Interactions API) and a timeout; the temperature follows the model until you move it.
+Without a key, its **Show a recorded answer (no key)** button replays the recordings.
 """
         ),
         code(
@@ -371,7 +425,8 @@ panel
         ),
         code(
             """
-# A result is plain data: save it, reload it, draw it again later without a request.
+# A result is plain data: save it, reload it, draw it again later without a request
+# (without a key, res is the spill section's recorded answer).
 saved = res.to_json()
 print(len(saved), "characters;", snb.Result.from_json(saved)[0].label)
 """

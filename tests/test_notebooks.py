@@ -1,8 +1,11 @@
-"""Execute the notebooks top to bottom with nbclient against the fake Gemini server.
+"""Execute the notebooks top to bottom with nbclient against the fake Gemini server, and the tour
+once more with no key and no server at all.
 
 The kernel is a real ipykernel running this interpreter (a kernelspec written to a temp
 JUPYTER_PATH), the SDK inside it is the real google-genai pointed at the fake server, and
 every detection section must display an overlay that shows the scripted objects drawn.
+Without a key the socks and spill sections must draw their recorded answers (with every socket
+connection refused inside the kernel), and the other sections must say they need a key.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ import pytest
 from PIL import Image
 
 from spatial_nb import prompts, samples
+from spatial_nb.recordings import recording_for
 
 from .conftest import TEST_KEY
 from .fake_gemini import RecordedRequest, Reply
@@ -100,8 +104,7 @@ def _scripted_answer(req: RecordedRequest) -> Reply:
 # -- running a notebook ---------------------------------------------------------------------
 
 
-@pytest.fixture
-def kernel_env(tmp_path, monkeypatch, fake_gemini):
+def _write_kernelspec(tmp_path: Path, monkeypatch, extra_paths: tuple[str, ...] = ()) -> None:
     """A kernelspec for THIS interpreter, and the kernel's environment (inherited)."""
     spec_dir = tmp_path / "jupyter" / "kernels" / KERNEL_NAME
     spec_dir.mkdir(parents=True)
@@ -117,12 +120,49 @@ def kernel_env(tmp_path, monkeypatch, fake_gemini):
     monkeypatch.setenv("JUPYTER_PATH", str(tmp_path / "jupyter"))
     # The repository first on the kernel's path, so the notebook's install cell is skipped
     # even when spatial_nb is not pip-installed (it must never reach for the network here).
-    monkeypatch.setenv("PYTHONPATH", os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")])))
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join(filter(None, [*extra_paths, str(REPO), os.environ.get("PYTHONPATH")])))
     monkeypatch.setenv("SPATIAL_NB_CACHE_DIR", str(tmp_path / "kernel-cache"))
     monkeypatch.setenv("MPLBACKEND", "Agg")
     monkeypatch.setenv("PYDEVD_DISABLE_FILE_VALIDATION", "1")
-    fake_gemini.default = _scripted_answer  # GOOGLE_GEMINI_BASE_URL and the test key are set
+
+
+@pytest.fixture
+def kernel_env(tmp_path, monkeypatch, fake_gemini):
+    """The kernel talks to the fake server (GOOGLE_GEMINI_BASE_URL and the test key are set)."""
+    _write_kernelspec(tmp_path, monkeypatch)
+    fake_gemini.default = _scripted_answer
     return fake_gemini
+
+
+# Loaded by the kernel at start-up (sitecustomize): every Python socket connection is refused and
+# logged. The kernel's own messages go through ZeroMQ's C sockets, which this does not touch.
+SOCKET_GUARD = """
+import os, socket
+_LOG = os.environ["SNB_SOCKET_LOG"]
+def _refuse(what, *args):
+    with open(_LOG, "a") as fh:
+        fh.write(f"{what} {args!r}\\n")
+    raise OSError(f"network blocked by the test guard: {what}")
+socket.socket.connect = lambda self, *a: _refuse("connect", *a)
+socket.socket.connect_ex = lambda self, *a: _refuse("connect_ex", *a)
+socket.create_connection = lambda *a, **k: _refuse("create_connection", *a)
+with open(_LOG + ".active", "w") as fh:
+    fh.write("guard installed\\n")
+"""
+
+
+@pytest.fixture
+def keyless_kernel_env(tmp_path, monkeypatch):
+    """No key, no fake server, no network in the kernel: returns the socket log's path."""
+    guard = tmp_path / "guard"
+    guard.mkdir()
+    (guard / "sitecustomize.py").write_text(SOCKET_GUARD, encoding="utf-8")
+    log = tmp_path / "sockets.log"
+    monkeypatch.setenv("SNB_SOCKET_LOG", str(log))
+    (tmp_path / "home").mkdir()
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))  # no key from the user's dotfiles either
+    _write_kernelspec(tmp_path, monkeypatch, extra_paths=(str(guard),))
+    return log
 
 
 def _execute(path: Path, tmp_path: Path) -> tuple[nbformat.NotebookNode, Path]:
@@ -243,6 +283,59 @@ def test_tour_notebook_runs_and_draws_every_section(kernel_env, tmp_path):
     for section, (kind, _cell) in sections.items():
         ex = samples.example(section)
         assert any(ex.prompt in p and k == kind for p, k in sent), f"{section}: request not sent as {kind}"
+
+
+def _sections(nb) -> dict[str, tuple[str, object]]:
+    found = {}
+    for cell in nb.cells:
+        meta = cell.metadata.get("spatial_nb")
+        if meta:
+            found[meta["section"]] = (meta["kind"], cell)
+    return found
+
+
+def _stdout(cell) -> str:
+    return "".join(o.get("text", "") for o in cell.get("outputs", []) if o.get("name") == "stdout")
+
+
+def test_tour_notebook_without_a_key_or_network_replays_the_recordings(keyless_kernel_env, tmp_path):
+    nb, out = _execute(TOUR, tmp_path)
+    assert _errors(nb) == []
+    assert (tmp_path / "sockets.log.active").is_file(), "the kernel did not load the socket guard"
+    assert not keyless_kernel_env.exists(), keyless_kernel_env.read_text()  # nothing tried to connect
+
+    sections = _sections(nb)
+    recorded = {name for name in sections if recording_for(samples.example(name).name, samples.example(name).prompt,
+                                                            samples.example(name).kind)}
+    assert recorded == {"search", "reasoning"}  # the socks and the spill
+    for section, (kind, cell) in sections.items():
+        ex = samples.example(section)
+        text = _stdout(cell)
+        if section not in recorded:
+            assert "needs an API key" in text and _displayed_image(cell) is None, section
+            continue
+        rec = recording_for(ex.name, ex.prompt, ex.kind)
+        assert "Recorded answer (no key)" in text and rec.model in text and "Not a live call" in text
+        res = rec.result()
+        for item in res:
+            assert f" - {item.label}" in text
+        shown = _displayed_image(cell)
+        assert shown is not None, f"{section}: no picture displayed"
+        diff = _difference(shown, ex.path)
+        for item in res:  # every recorded box is drawn where the recording puts it
+            x0, y0, x1, y1 = item.box
+            box_2d = [round(y0 * 1000), round(x0 * 1000), round(y1 * 1000), round(x1 * 1000)]
+            assert _box_edges_drawn(diff, box_2d) > 0.6, f"{section}: {item.label!r} not drawn"
+    setup = "".join(_stdout(c) for c in nb.cells if c.cell_type == "code")
+    assert "API key found: False" in setup and "No API key: the socks and spill sections show recorded answers" in setup
+    widgets = [o for c in nb.cells for o in c.get("outputs", []) if "application/vnd.jupyter.widget-view+json" in o.get("data", {})]
+    assert widgets, "the panel cell displayed no widget"
+
+
+def test_tour_says_the_gallery_photos_ship_and_no_key_is_needed():
+    text = "\n".join(c.source for c in nbformat.read(TOUR, as_version=4).cells if c.cell_type == "markdown")
+    assert "ship with spatial_nb" in text and "No key?" in text
+    assert "(cupcakes, socks, a bento box, origami, a spill" not in text  # they ship now: no download
 
 
 def test_tour_model_picker_offers_current_models_default_first():

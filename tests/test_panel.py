@@ -75,7 +75,9 @@ def test_construction_needs_no_key_and_creates_no_client():
     assert panel.client is None
     assert panel.state.image is not None and panel.state.image.source == "sample"
     assert "<img" in panel.overlay.value  # the picked sample is shown before any run
-    assert panel.state.temperature == 0.5 and panel.temperature.step == 0.05
+    # #10: the slider starts at the default model's temperature (1.0 on 3.x; was a fixed 0.5)
+    assert panel.state.temperature == models.default_temperature(models.DEFAULT_MODEL) == 1.0
+    assert panel.temperature.step == 0.05
     assert (panel.temperature.min, panel.temperature.max) == (0.0, 2.0)
 
 
@@ -532,7 +534,7 @@ def test_every_untrusted_string_is_escaped_in_every_html_widget(fake_gemini, tmp
     fake_gemini.queue(Reply(status=404, error_message=f"model gemini-{hostile} not found"))
     click_run(panel)
     assert panel.message.value and "404" in panel.message.value
-    panel.model_box.value = "gemini-2.5-flash"
+    panel.model_box.value = "gemini-3.5-flash-lite"
     panel.kind_buttons.value = "points"
     click_run(panel)
     panel.history_picker.value = 0

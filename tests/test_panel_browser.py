@@ -5,8 +5,10 @@ The fake Gemini server runs in this test process on 127.0.0.1; the kernel inheri
 ``GOOGLE_GEMINI_BASE_URL`` and a test key from the environment. Every request the page makes to a
 host other than loopback is aborted and recorded. Needs /usr/bin/chromium, playwright, voila and
 jupyterlab; skipped without them, except under ``CI=true`` where that is a failure.
-Screenshots go to ``test-artifacts/`` (panel_voila_1440.png, panel_voila_420.png,
-panel_voila_2560.png, panel_lab_1440.png, panel_lab_compare.png, panel_lab_sweep.png).
+Screenshots go to ``test-artifacts/`` (panel_voila_1440.png, panel_voila_1440_controls.png,
+panel_voila_420.png, panel_voila_420_whole.png, panel_voila_2560.png, panel_voila_recorded_1440.png,
+panel_voila_recorded_420.png, panel_lab_1440.png, panel_lab_1440_controls.png, panel_lab_compare.png,
+panel_lab_sweep.png).
 """
 
 from __future__ import annotations
@@ -122,26 +124,28 @@ def test_panel_in_voila_and_chromium(tmp_path, fake_gemini):
             page.wait_for_selector(".snb-overlay-view .snb-preview img", timeout=60_000)
             assert page.inner_text(".snb-banner") == ""  # a key is set: no banner
 
-            # 1. pick an image, a detect type, the temperature (keyboard on the slider: 0.50 -> 0.70)
+            # 1. pick an image, a detect type, the temperature (it starts at the default model's 1.00;
+            # keyboard on the slider: 1.00 -> 1.20)
             page.select_option(".snb-sample-picker select", label="Chelsea the cat")
             page.wait_for_function(
                 "() => document.querySelector('.snb-overlay-view img')?.alt === 'Chelsea the cat'", timeout=30_000
             )
             page.click(".snb-kind button:has-text('Points')")
             page.wait_for_selector(".snb-kind button.mod-active:has-text('Points')")
+            assert page.inner_text(".snb-temperature .widget-readout").strip() == "1.00"
             handle = page.locator(".snb-temperature .noUi-handle")
             handle.focus()
             for _ in range(4):
                 handle.press("ArrowRight")
             page.wait_for_function(
-                "() => document.querySelector('.snb-temperature .widget-readout').textContent.trim() === '0.70'"
+                "() => document.querySelector('.snb-temperature .widget-readout').textContent.trim() === '1.20'"
             )
             # the raw-prompt view is rendered by the kernel: once it shows the points instruction
-            # and 0.7 the kernel has every setting (a click could otherwise overtake the slider)
+            # and 1.2 the kernel has every setting (a click could otherwise overtake the slider)
             page.click(".snb-raw-toggle")
             page.wait_for_function(
                 """() => { const t = document.querySelector('.snb-raw-prompt')?.textContent || '';
-                           return t.includes('"temperature": 0.7') && t.includes('Point to the items'); }""",
+                           return t.includes('"temperature": 1.2') && t.includes('Point to the items'); }""",
                 timeout=30_000,
             )
             page.click(".snb-raw-toggle")
@@ -168,7 +172,7 @@ def test_panel_in_voila_and_chromium(tmp_path, fake_gemini):
             assert "not cached" in _status(page) and "2 items" in _status(page)
             assert page.locator(".snb-run:disabled").count() == 0
             (req,) = fake_gemini.generate_requests()
-            assert req.generation_config["temperature"] == pytest.approx(0.7)
+            assert req.generation_config["temperature"] == pytest.approx(1.2)
             assert req.system_instruction == prompts.system_instruction("points")
             assert sample_prompt.strip() in req.prompt
             assert page.locator(".snb-history select option").count() == 1
@@ -196,6 +200,10 @@ def test_panel_in_voila_and_chromium(tmp_path, fake_gemini):
             _in_first_screen(page, ".snb-run")
             assert cut_labels(page) == []
             page.screenshot(path=str(ARTIFACTS / "panel_voila_1440.png"))
+            # the settings (#10): media resolution, request path and timeout, labels whole
+            for label in ("Temperature", "Model", "Max size", "Media resolution", "Request path", "Timeout (s)"):
+                assert page.locator(f".snb-controls .widget-label:text-is('{label}')").count() == 1, label
+            page.locator(".snb-controls").screenshot(path=str(ARTIFACTS / "panel_voila_1440_controls.png"))
 
             # 6. downloads: the PNG is made on click, the JSON is there at once
             page.click(".snb-tabs .lm-TabBar-tab:has-text('Download')")
@@ -216,8 +224,16 @@ def test_panel_in_voila_and_chromium(tmp_path, fake_gemini):
             )
             page.click(".snb-kind button:has-text('2D bounding boxes')")
             page.click(".snb-prompt-mode button:has-text('AI Studio template')")
+            page.select_option(".snb-media-resolution select", label="high")  # reaches the request body
+            page.click(".snb-raw-toggle")
+            page.wait_for_function(
+                "() => (document.querySelector('.snb-raw-prompt')?.textContent || '').includes('MEDIA_RESOLUTION_HIGH')",
+                timeout=30_000,
+            )
+            page.click(".snb-raw-toggle")
             page.click(".snb-run")
             page.wait_for_function("() => document.querySelector('.snb-status').textContent.includes('3 items')", timeout=60_000)
+            assert fake_gemini.generate_requests()[-1].generation_config["mediaResolution"] == "MEDIA_RESOLUTION_HIGH"
             width_1440 = page.locator(".snb-overlay-view svg").first.bounding_box()["width"]
             page.set_viewport_size({"width": 2560, "height": 1440})
             page.wait_for_timeout(300)
@@ -265,6 +281,56 @@ def test_panel_in_voila_and_chromium(tmp_path, fake_gemini):
             raise
         finally:
             ctx.close()
+    _check_network(net)
+
+
+@pytest.mark.timeout(300)
+def test_recorded_answer_in_voila_without_a_key(tmp_path, fake_gemini):
+    """No key: the banner offers the recordings, one click draws one, and the kernel sends nothing
+    (the SDK would reach the fake server, which must see no request)."""
+    _need_browser_stack("voila")
+    ARTIFACTS.mkdir(exist_ok=True)
+    env = {**_env(fake_gemini, tmp_path), "GOOGLE_API_KEY": ""}  # an empty key is no key
+    with VoilaServer(NOTEBOOK, tmp_path, env=env) as voila, __import__(
+        "playwright.sync_api", fromlist=["sync_playwright"]
+    ).sync_playwright() as pw:
+        ctx, net = launch_chromium(pw, tmp_path / "chromium-profile", viewport=(1440, 900))
+        page = ctx.new_page()
+        try:
+            page.goto(voila.url, wait_until="domcontentloaded")
+            page.wait_for_selector(".snb-try-recording", state="visible", timeout=120_000)
+            banner = page.inner_text(".snb-banner")
+            assert "No Gemini API key yet" in banner and "Recorded answers are available without a key" in banner
+            page.click(".snb-try-recording")
+            page.wait_for_function(
+                "() => document.querySelectorAll('.snb-overlay-view svg .snb-item').length === 2 "
+                "&& document.querySelector('.snb-status').textContent.includes('Recorded answer')",
+                timeout=60_000,
+            )
+            status = _status(page)
+            assert "not a live call" in status and "2 items" in status
+            assert "Google's Gemini cookbook" in page.inner_text(".snb-message")
+            assert page.locator(".snb-source button.mod-active:has-text('Recorded answer (no key)')").count() == 1
+            assert "Show me the positions of the socks" in page.input_value(".snb-prompt textarea")
+            page.evaluate("() => window.scrollTo(0, 0)")
+            assert cut_labels(page) == []
+            page.screenshot(path=str(ARTIFACTS / "panel_voila_recorded_1440.png"))
+            page.set_viewport_size({"width": 420, "height": 900})
+            page.wait_for_timeout(300)
+            assert cut_labels(page) == []
+            assert page.evaluate("() => document.documentElement.scrollWidth") <= 420 + 1
+            tall = int(page.locator(".snb-panel").bounding_box()["height"]) + 300
+            page.set_viewport_size({"width": 420, "height": tall})
+            page.wait_for_timeout(300)
+            page.screenshot(path=str(ARTIFACTS / "panel_voila_recorded_420.png"))
+            assert "Traceback" not in page.content()
+        except Exception:
+            page.screenshot(path=str(ARTIFACTS / "panel_voila_recorded_failure.png"), full_page=True)
+            print("Voilà log tail:\n" + "\n".join(list(voila.log)[-40:]))
+            raise
+        finally:
+            ctx.close()
+    assert fake_gemini.requests == []  # nothing was sent: not a request, not a model list
     _check_network(net)
 
 
@@ -325,6 +391,7 @@ def test_panel_in_jupyterlab_compare_and_sweep(tmp_path, fake_gemini):
             print(f"\nJupyterLab 1440x900, side bar open: Run at y={run_box['y']:.0f}..{run_box['y'] + run_box['height']:.0f}")
             assert cut_labels(page) == []
             page.screenshot(path=str(ARTIFACTS / "panel_lab_1440.png"))
+            page.locator(".snb-controls").screenshot(path=str(ARTIFACTS / "panel_lab_1440_controls.png"))  # every setting
 
             # two runs with two models, then compare them
             model = page.locator(".snb-model input")

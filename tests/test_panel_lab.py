@@ -156,7 +156,8 @@ def test_compare_two_runs_marks_what_differs(fake_gemini):
     assert "vs #1" in view and "1 new" in view and "1 moved" in view  # saucer new, cup moved
     assert view.count("snb-diff-only_b") == 1 and view.count("snb-diff-moved") == 1
     assert "saucer &lt;b&gt;" in view and "saucer <b>" not in view  # labels escaped in captions
-    assert "Reference" in view and "model-a 0.5" in view and "model-c 0.5" in view
+    # the temperature follows each model's default (#10): 1.0 for ids the table does not know (was 0.5)
+    assert "Reference" in view and "#1 · model-a 1<" in view and "#2 · model-c 1<" in view
     assert "2 items" in view and "3 items" in view and "tokens" in view
     panel.compare_last.click()
     assert panel.compare_picker.value == (0, 1)

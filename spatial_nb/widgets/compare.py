@@ -1,8 +1,8 @@
 """HTML for the lab: runs side by side in a grid, captions of equal height, differences drawn on top.
 
 Each card is a caption (run, model and temperature; prompt clamped to two lines; items, tokens,
-time; differences or agreement) above the run's overlay. Every caption has the same height, so the
-pictures line up. Differences against the first picked run come from
+time, who answered when Google routed the request; differences or agreement) above the run's
+overlay. Every caption has the same height, so the pictures line up. Differences against the first picked run come from
 :func:`spatial_nb.sweeping.diff_results` and are drawn as a separate SVG layer over the overlay
 (dashed: new here, grey: missing here, orange: where it was before), in 0-1000 coordinates that
 stretch with the picture. Every string from a model or a user is escaped.
@@ -52,6 +52,14 @@ def _stats_line(record: RunRecord) -> str:
         parts.append(f"{seconds:.2f} s" if seconds < 1 else f"{seconds:.1f} s")
     if getattr(res, "cached", False):
         parts.append("cached")
+    if record.recorded:
+        parts.append("recorded")
+    else:
+        from .. import models
+
+        other = models.answered_by(res)
+        if other:
+            parts.append(f"answered by {other}")
     return " · ".join(parts)
 
 

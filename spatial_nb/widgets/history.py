@@ -119,6 +119,7 @@ class HistoryMixin:
             self._use_picture(record.image, record.picture, record.image_size)
         finally:
             self._restoring = False
+        self._refresh_source(auto=False)
         self._refresh_prompt_options(previous_kind=None)
         self._refresh_prompt_views()
         self.status.value = record.status

@@ -16,6 +16,7 @@ from .compare import sweep_html
 from .messages import guard, PanelMessage, esc, message_html, plural
 from .runner import Outcome
 from .state import RunRecord
+from .status import status_text
 
 __all__ = ["SweepMixin", "parse_temperatures", "MAX_SWEEP_RUNS"]
 
@@ -61,7 +62,9 @@ class SweepMixin:
         problem = None
         models = list(self.sweep_models.value) or [s.model.strip() or None]
         try:
-            temperatures = parse_temperatures(self.sweep_temperatures.value) or [round(float(s.temperature), 4)]
+            typed = parse_temperatures(self.sweep_temperatures.value)
+            # none typed: the slider's value when it was set by hand, else each model's own default
+            temperatures = typed or [None if s.temperature_auto else round(float(s.temperature), 4)]
         except ValueError as exc:
             temperatures, problem = [], str(exc)
         kwargs = s.detect_kwargs()
@@ -79,7 +82,8 @@ class SweepMixin:
         self._sweep_number += 1
         group = f"sweep {self._sweep_number}"
         image, picture, size = s.image, self._picture, self._image_size
-        controls = s.snapshot()
+        controls = {**s.snapshot(), "source": "live"}  # a sweep always asks Gemini
+        client_kwargs = s.client_kwargs()
         total = len(models) * len(temperatures)
 
         def job() -> list[Any]:
@@ -87,7 +91,8 @@ class SweepMixin:
 
             detect = {k: v for k, v in kwargs.items() if k not in ("prompt", "kind", "model", "temperature")}
             return sweep(
-                image.value, kwargs["prompt"], kind=kwargs["kind"], models=models, temperatures=temperatures,
+                image.value, kwargs["prompt"], kind=kwargs["kind"], models=models,
+                temperatures=None if temperatures == [None] else temperatures,
                 client=self._get_client(), on_error="keep", progress=progress, **detect,
             )
 
@@ -100,7 +105,7 @@ class SweepMixin:
 
         def on_done(outcome: Outcome) -> None:
             try:
-                self._finish_sweep(outcome, group, image, picture, size, controls, kwargs)
+                self._finish_sweep(outcome, group, image, picture, size, controls, {**kwargs, **client_kwargs})
             finally:
                 self._set_busy(False)
 
@@ -116,7 +121,7 @@ class SweepMixin:
         s = self.state
         records = []
         for result in outcome.value:
-            settings = {**kwargs, "model": result.model, "fov_degrees": s.fov_degrees}
+            settings = {**kwargs, "model": result.model, "fov_degrees": s.fov_degrees, "source": "live"}
             temperature = (result.request or {}).get("temperature")
             if temperature is not None:
                 settings["temperature"] = temperature
@@ -124,7 +129,7 @@ class SweepMixin:
                 number=0, image=image, settings=settings, result=result,
                 elapsed_s=float(result.elapsed or 0.0), picture=picture, image_size=size,
                 controls={**controls, "model": result.model or controls.get("model", ""),
-                          **({"temperature": temperature} if temperature is not None else {})},
+                          **({"temperature": temperature, "temperature_auto": False} if temperature is not None else {})},
                 group=group,
             )
             records.append(record)
@@ -132,7 +137,7 @@ class SweepMixin:
         for record in records:
             if record in ok:
                 record.number = s.next_number()  # failed runs stay out of the history and get no number
-                record.status = self._status_text(record)
+                record.status = status_text(record)
                 s.add_run(record, select=False)
             else:
                 record.error = RuntimeError(record.result.warnings[0] if record.result.warnings else "failed")

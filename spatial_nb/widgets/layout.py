@@ -14,24 +14,22 @@ from typing import Any
 import ipywidgets as W
 
 from .messages import esc
-from .state import KIND_LABELS, MAX_SIZES
+from .state import BACKEND_LABELS, KIND_LABELS, MAX_SIZES, MEDIA_RESOLUTIONS, SOURCE_LABELS
 
 __all__ = ["LayoutMixin", "model_choices", "PANEL_CSS", "UPLOAD_TYPES"]
 
 UPLOAD_TYPES = ".jpg,.jpeg,.png,.webp,.gif"
 
 
-def model_choices() -> list[str]:
-    """Model names for the pickers, from one place (``spatial_nb.models.KNOWN_MODELS``)."""
-    try:
-        from ..models import KNOWN_MODELS
-    except ImportError:
-        return ["gemini-2.5-flash"]
-    names: list[str] = []
-    for m in KNOWN_MODELS:
-        name = m if isinstance(m, str) else getattr(m, "name", str(m))
-        if name not in names:
-            names.append(name)
+def model_choices(current: str | None = None) -> list[str]:
+    """Model ids for the pickers without any request: ``spatial_nb.models.picker_models()`` (current
+    table ids, the default first, then models the cached live catalogue adds; no retired ids),
+    plus ``current`` at the end when it is a typed id the list does not hold."""
+    from ..models import picker_models
+
+    names = list(dict.fromkeys(picker_models()))
+    if current and current.strip() and current.strip() not in names:
+        names.append(current.strip())
     return names
 
 
@@ -60,6 +58,8 @@ PANEL_CSS = """<style>
 .snb-panel .snb-status { flex: 1 1 160px; min-width: 0; }
 .snb-panel .snb-prompt textarea { font-family: inherit; font-size: 13px; line-height: 1.35; resize: vertical; min-height: 5.6em; }
 .snb-panel .snb-checkbox { width: auto !important; }
+.snb-panel .snb-timeout { width: auto !important; max-width: 260px; }
+.snb-panel .snb-source-note { font-size: 12px; color: #555; line-height: 1.35; margin: 0 0 2px 4px; }
 .snb-panel .snb-lab { width: auto; align-self: stretch; margin-top: 10px; }
 .snb-panel .lm-TabBar, .snb-panel .p-TabBar { min-height: var(--jp-widgets-horizontal-tab-height, 24px); height: auto !important; }
 .snb-panel .lm-TabBar-content, .snb-panel .p-TabBar-content { flex-wrap: wrap; }
@@ -99,7 +99,7 @@ class LayoutMixin:
 
     def _build(self) -> None:  # noqa: PLR0915 - one flat list of widgets reads best
         s = self.state
-        desc = {"description_width": "120px"}  # the longest label, "Label each with", fits with room to spare
+        desc = {"description_width": "128px"}  # the longest label, "Media resolution", fits with room to spare
 
         def wide(**kw: Any) -> W.Layout:  # a fresh Layout each time: a shared one would hide/show together
             return W.Layout(width="auto", **kw)  # auto: stretched to the column, margins included
@@ -129,6 +129,12 @@ class LayoutMixin:
         self.sample_prompts = W.Dropdown(options=[("(no sample prompts for this image)", "")], value="", description="Sample prompt", style=desc, layout=wide())
         self.prompt_box = W.Textarea(value=s.free_prompt, rows=4, placeholder="Type a prompt, or pick a sample prompt above", continuous_update=True, layout=wide())
         self.free_box = W.VBox([self.sample_prompts, self.prompt_box], layout=wide())
+        self.source_buttons = W.ToggleButtons(
+            options=[(label, value) for value, label in SOURCE_LABELS.items()], value=s.source, layout=wide(),
+            tooltips=["Send the picture and the prompt to Gemini (needs a key)",
+                      "Replay the answer Google's cookbook quotes for this photo and prompt (no key, no network)"],
+        )
+        self.source_note = W.HTML()
         self.raw_toggle = W.ToggleButton(value=False, description="Show raw prompt", icon="eye", layout=W.Layout(width="auto"))
         self.raw_view = W.HTML(layout=W.Layout(display="none", border="1px solid #ddd", padding="4px"))
 
@@ -139,8 +145,20 @@ class LayoutMixin:
 
         # settings (other settings slot in through _settings_rows)
         self.temperature = W.FloatSlider(value=s.temperature, min=0.0, max=2.0, step=0.05, description="Temperature", style=desc, layout=wide(), readout_format=".2f")
-        self.model_box = W.Combobox(value=s.model, options=tuple(model_choices()), ensure_option=False, description="Model", style=desc, layout=wide())
+        self.model_box = W.Combobox(value=s.model, options=tuple(model_choices(s.model)), ensure_option=False, description="Model", style=desc, layout=wide())
         self.max_size = W.Dropdown(options=list(MAX_SIZES), value="640 px", description="Max size", style=desc, layout=wide())
+        self.media_resolution = W.Dropdown(
+            options=list(MEDIA_RESOLUTIONS.items()), value=s.media_resolution, description="Media resolution", style=desc,
+            layout=wide(), tooltip="Image tokens per picture; Google suggests high when boxes come back off",
+        )
+        self.backend = W.Dropdown(
+            options=[(label, value) for value, label in BACKEND_LABELS.items()], value=s.backend, description="Request path",
+            style=desc, layout=wide(), tooltip="generate_content (default) or the Interactions API (sent with store=False)",
+        )
+        self.timeout = W.BoundedIntText(
+            value=int(round(s.timeout_s)), min=1, max=3600, step=5, description="Timeout (s)", style=desc, layout=wide(),
+            tooltip="Seconds one request may take before the panel gives up",
+        )
         self.fov = W.FloatSlider(value=s.fov_degrees, min=20.0, max=120.0, step=1.0, description="FOV (°)", style=desc, layout=W.Layout(width="auto", display="none"), readout_format=".0f")
         self.structured = W.Checkbox(value=s.structured, description="Structured output (JSON schema)", indent=False, layout=W.Layout(width="auto"))
         self.settings_box = W.VBox(self._settings_rows(), layout=wide())
@@ -161,7 +179,7 @@ class LayoutMixin:
         self.compare_last = W.Button(description="Last two runs", icon="columns", layout=W.Layout(width="auto"))
         self.compare_view = W.HTML(value=self._lab_hint("compare"))
         self.sweep_models = W.SelectMultiple(options=tuple(model_choices()), value=(), rows=5, description="Models", style={"description_width": "110px"}, layout=W.Layout(width="auto"))
-        self.sweep_temperatures = W.Text(placeholder="e.g. 0.2, 1.0 (empty: the temperature above)", description="Temperatures", style={"description_width": "110px"}, layout=W.Layout(width="auto"))
+        self.sweep_temperatures = W.Text(placeholder="e.g. 0.2, 1.0 (empty: the Temperature setting)", description="Temperatures", style={"description_width": "110px"}, layout=W.Layout(width="auto"))
         self.sweep_button = W.Button(description="Run sweep", icon="th", button_style="info", layout=W.Layout(width="auto"))
         self.sweep_status = W.HTML()
         self.sweep_view = W.HTML(value=self._lab_hint("sweep"))
@@ -178,29 +196,38 @@ class LayoutMixin:
         self.lab_tabs.titles = ("Compare runs", "Sweep models / temperatures")
 
         self.banner = W.HTML()
+        self.try_recording = W.Button(
+            description="Show a recorded answer (no key)", icon="history",
+            layout=W.Layout(width="auto", display="none", align_self="flex-start", margin="2px 0 6px 0"),
+            tooltip="Replay an answer Google's cookbook quotes for one of the bundled photos: no key, no network",
+        )
+        self.banner_box = W.VBox([self.banner, self.try_recording], layout=W.Layout(width="auto"))
         for widget, cls in [
             (self.sample_picker, "snb-sample-picker"), (self.upload, "snb-upload"), (self.path_text, "snb-path"),
             (self.kind_buttons, "snb-kind"), (self.prompt_mode, "snb-prompt-mode"), (self.prompt_box, "snb-prompt"),
             (self.sample_prompts, "snb-sample-prompts"), (self.template_preview, "snb-template-preview"),
             (self.temperature, "snb-temperature"), (self.model_box, "snb-model"), (self.max_size, "snb-max-size"),
             (self.fov, "snb-fov"), (self.structured, "snb-structured"), (self.run_button, "snb-run"),
+            (self.media_resolution, "snb-media-resolution"), (self.backend, "snb-backend"), (self.timeout, "snb-timeout"),
+            (self.source_buttons, "snb-source"), (self.source_note, "snb-source-note"),
             (self.status, "snb-status"), (self.message, "snb-message"), (self.overlay, "snb-overlay-view"),
             (self.history_picker, "snb-history"), (self.compare_picker, "snb-compare"), (self.tabs, "snb-tabs"),
             (self.raw_view, "snb-raw-prompt"), (self.raw_toggle, "snb-raw-toggle"), (self.banner, "snb-banner"),
             (self.compare_view, "snb-compare-view-box"), (self.compare_last, "snb-compare-last"),
             (self.sweep_models, "snb-sweep-models"), (self.sweep_temperatures, "snb-sweep-temperatures"),
             (self.sweep_button, "snb-sweep"), (self.sweep_status, "snb-sweep-status"), (self.sweep_view, "snb-sweep-view-box"),
-            (self.lab_tabs, "snb-lab"), (self.structured, "snb-checkbox"),
+            (self.lab_tabs, "snb-lab"), (self.structured, "snb-checkbox"), (self.try_recording, "snb-try-recording"),
         ]:
             widget.add_class(cls)
-        for toggles in (self.kind_buttons, self.prompt_mode):
+        for toggles in (self.kind_buttons, self.prompt_mode, self.source_buttons):
             toggles.add_class("snb-toggles")
-        for button in (self.upload, self.raw_toggle, self.compare_last, self.sweep_button):
+        for button in (self.upload, self.raw_toggle, self.compare_last, self.sweep_button, self.try_recording):
             button.add_class("snb-auto")
 
     def _settings_rows(self) -> list[W.Widget]:
         """The settings below Run, top to bottom; a new setting is one more widget here."""
-        return [self.temperature, self.model_box, self.max_size, self.fov, self.structured]
+        return [self.temperature, self.model_box, self.max_size, self.media_resolution, self.backend, self.timeout,
+                self.fov, self.structured]
 
     @staticmethod
     def _lab_hint(which: str) -> str:
@@ -219,6 +246,7 @@ class LayoutMixin:
                 self.image_info,
                 _section("Detect type"), self.kind_buttons, self.model_note,
                 _section("Prompt"), self.prompt_mode, self.template_box, self.free_box,
+                self.source_buttons, self.source_note,
                 W.HBox([self.run_button, self.status]).add_class("snb-run-row"),
                 self.message,
                 _section("Settings"), self.settings_box, self.raw_toggle, self.raw_view,
@@ -227,4 +255,4 @@ class LayoutMixin:
         right = W.VBox([self.overlay, self.history_picker, self.tabs]).add_class("snb-results")
         header = W.HTML('<h3 style="margin:2px 0;line-height:1.3">Spatial understanding with Gemini</h3>')
         main = W.HBox([left, right]).add_class("snb-main")
-        return [W.HTML(PANEL_CSS, layout=W.Layout(height="0px", overflow="hidden")), self.banner, header, main, self.lab_tabs]
+        return [W.HTML(PANEL_CSS, layout=W.Layout(height="0px", overflow="hidden")), self.banner_box, header, main, self.lab_tabs]

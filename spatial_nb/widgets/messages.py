@@ -26,7 +26,7 @@ from ..errors import (
 
 __all__ = [
     "PanelMessage", "describe_error", "message_html", "esc", "redact", "log_failure", "tidy", "plural",
-    "key_banner", "guard", "NOTHING_READ", "KEY_URL",
+    "key_banner", "needs_key", "guard", "NOTHING_READ", "KEY_URL",
 ]
 
 #: Shown when the model answered but no item could be parsed from the answer.
@@ -66,8 +66,9 @@ def plural(n: int, word: str, many: str | None = None) -> str:
     return f"{n} {word if n == 1 else (many or word + 's')}"
 
 
-# a sentence ends at . ! ? followed by a space, except after "e.g." / "i.e." / "vs."
-_SENTENCE_END = re.compile(r"(?<!e\.g\.)(?<!i\.e\.)(?<!\bvs\.)(?<=[.!?])\s+(?=\S)")
+# a sentence ends at . ! ? followed by a space, except after "e.g." / "i.e." / "vs." and an ellipsis
+# ("export GOOGLE_API_KEY=... in its shell" is one sentence)
+_SENTENCE_END = re.compile(r"(?<!e\.g\.)(?<!i\.e\.)(?<!\bvs\.)(?<!\.\.\.)(?<=[.!?])\s+(?=\S)")
 
 
 def tidy(*parts: str) -> str:
@@ -202,7 +203,7 @@ def describe_error(exc: BaseException) -> PanelMessage:
                 "error", "Thinking setting refused (HTTP 400)", detail,
                 "This model does not take the thinking setting that was sent; pick another model.",
             )
-        if status is None and "did not answer within" in text:
+        if status is None and ("did not answer within" in text or "Deadline" in type(exc).__name__):
             return PanelMessage(
                 "error", "No answer in time", "Gemini did not answer before the time limit.",
                 "Click Run again, or pick a faster model or a smaller max size.",
@@ -231,21 +232,50 @@ def _where() -> str:
     return "notebook"
 
 
+def _offline(client: object = None) -> bool:
+    return os.environ.get("SPATIAL_NB_OFFLINE", "").strip().lower() in _TRUE or bool(getattr(client, "offline", False))
+
+
+def needs_key(client: object = None) -> bool:
+    """True when a live run could not start for want of a key: no client given, not offline,
+    not Vertex AI, and no key in the environment or Colab."""
+    if _offline(client) or client is not None:
+        return False
+    if os.environ.get("GOOGLE_GENAI_USE_VERTEXAI", "").strip().lower() in _TRUE:
+        return False
+    from ..client import find_api_key
+
+    return not find_api_key()
+
+
+def _recordings_sentence() -> str:
+    """One sentence naming the photos with recorded answers ("" when there are none)."""
+    try:
+        from ..recordings import recordings
+        from ..samples import sample
+
+        titles = list(dict.fromkeys(str(sample(r.image).title) for r in recordings()))
+    except Exception:  # noqa: BLE001 - no recordings: say nothing about them
+        return ""
+    if not titles:
+        return ""
+    which = "one of the sample photos" if len(titles) == 1 else f"{plural(len(titles), 'sample photo')}"
+    return (f"Recorded answers are available without a key: Google's cookbook quotes Gemini's answers for {which} "
+            f"({'; '.join(titles)}); click Show a recorded answer (no key).")
+
+
 def key_banner(client: object = None) -> PanelMessage | None:
     """The note shown at the top of a panel built without a usable key (None when one is set).
 
     Offline mode needs no key (answers replay from the cache) and gets a short info note instead.
+    Without a key the note also says that recorded answers are available.
     """
-    if os.environ.get("SPATIAL_NB_OFFLINE", "").strip().lower() in _TRUE or getattr(client, "offline", False):
+    if _offline(client):
         return PanelMessage(
             "info", "Offline replay",
             "SPATIAL_NB_OFFLINE=1 is set: answers come from the cache only and nothing is sent to Gemini.",
         )
-    if client is not None or os.environ.get("GOOGLE_GENAI_USE_VERTEXAI", "").strip().lower() in _TRUE:
-        return None
-    from ..client import find_api_key
-
-    if find_api_key():
+    if not needs_key(client):
         return None
     where = _where()
     if where == "colab":
@@ -256,7 +286,8 @@ def key_banner(client: object = None) -> PanelMessage | None:
     else:
         how = ('Run os.environ["GOOGLE_API_KEY"] = "..." in a cell (or start Jupyter from a shell with '
                "GOOGLE_API_KEY set), then click Run.")
-    return PanelMessage("warning", "No Gemini API key yet", f"Runs need one. {how}", f"Get a key at {KEY_URL}.")
+    hint = " ".join(filter(None, [f"Get a key at {KEY_URL}.", _recordings_sentence()]))
+    return PanelMessage("warning", "No Gemini API key yet", f"Live runs need one. {how}", hint)
 
 
 _COLOURS = {"error": ("#b00020", "#fdecee"), "warning": ("#8a5a00", "#fff6e0"), "info": ("#0b5394", "#eaf2fb")}

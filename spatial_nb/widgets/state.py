@@ -5,6 +5,8 @@ scripts can read and set it directly and the view only observes it. It knows how
 settings into the exact prompt and keyword arguments for ``Client.detect``, and can snapshot
 and restore every trait tagged ``setting=True`` (so a new setting added later is restored with a
 run for free). List traits are always reassigned (never mutated in place) so observers fire.
+The temperature follows the chosen model's default until the user moves it; the answer source
+is Gemini live or, for a bundled photo and prompt that has one, a recorded answer (no key).
 """
 
 from __future__ import annotations
@@ -15,7 +17,11 @@ from typing import Any
 
 import traitlets
 
-__all__ = ["ImageChoice", "RunRecord", "PanelState", "KIND_LABELS", "KIND_SHORT", "MAX_SIZES"]
+from .. import backends as _backends
+from .. import prompts as _prompts
+
+__all__ = ["ImageChoice", "RunRecord", "PanelState", "KIND_LABELS", "KIND_SHORT", "MAX_SIZES", "MEDIA_RESOLUTIONS",
+           "BACKEND_LABELS", "SOURCE_LABELS", "DEFAULT_TIMEOUT_S"]
 
 #: Detect types in the order the panel shows them: kind -> button label.
 KIND_LABELS = {
@@ -30,6 +36,19 @@ KIND_SHORT = {"boxes": "boxes", "masks": "masks", "points": "points", "boxes3d":
 
 #: Max-size choices: label -> value passed to ``Client.detect(max_size=...)``.
 MAX_SIZES = {"640 px": 640, "1024 px": 1024, "original": None}
+
+#: Media-resolution choices: label -> value passed to ``Client.detect(media_resolution=...)``
+#: ("" stands for None: the model's own default; the others are ``prompts.MEDIA_RESOLUTIONS``).
+MEDIA_RESOLUTIONS = {"model default": "", **{value: value for value in _prompts.MEDIA_RESOLUTIONS}}
+
+#: Request paths (``Client(backend=...)``, ``spatial_nb.backends.BACKENDS``, the default first): value -> label.
+BACKEND_LABELS = {name: {"interactions": "Interactions API"}.get(name, name) for name in _backends.BACKENDS}
+
+#: Where a run's answer comes from: value -> label.
+SOURCE_LABELS = {"live": "Gemini live", "recorded": "Recorded answer (no key)"}
+
+#: Seconds one request may take when the client does not say (``Client(timeout=...)``).
+DEFAULT_TIMEOUT_S = 120
 
 
 @dataclass(frozen=True)
@@ -87,10 +106,16 @@ class RunRecord:
     def ok(self) -> bool:
         return self.error is None and self.result is not None
 
+    @property
+    def recorded(self) -> bool:
+        """True when the answer is a recording (``spatial_nb.recordings``), not a live call."""
+        request = getattr(self.result, "request", None)
+        return self.ok and isinstance(request, dict) and bool(request.get("recorded"))
+
     def title(self, prompt_chars: int = 40) -> str:
         """Short plain-text title (escape it before putting it into HTML).
 
-        Example: ``#2 Coffee · points · gemini-2.5-flash 0.5 · Point to the spoon (1 item, cached)``.
+        Example: ``#2 Coffee · points · gemini-3.6-flash 1 · Point to the spoon (1 item, cached)``.
         """
         from .messages import plural
 
@@ -100,34 +125,48 @@ class RunRecord:
             prompt = prompt[: prompt_chars - 1] + "…"
         if self.ok:
             what = plural(len(self.result), "item") + (", cached" if getattr(self.result, "cached", False) else "")
+            what += ", recorded" if self.recorded else ""
         else:
             what = "failed"
         return f"#{self.number} {self.image.name} · {kind} · {self.model_text()} · {prompt} ({what})"
 
     def model_text(self) -> str:
-        """``"gemini-2.5-flash 0.5"``: the model that answered and the temperature asked for."""
+        """``"gemini-3.6-flash 1"``: the model asked for and the temperature sent."""
         model = getattr(self.result, "model", None) or self.settings.get("model") or "default model"
         temperature = self.settings.get("temperature")
         return f"{model} {temperature:g}" if isinstance(temperature, (int, float)) else str(model)
 
 
 def _default_model() -> str:
-    try:
-        from ..models import DEFAULT_MODEL
+    from ..models import DEFAULT_MODEL
 
-        return DEFAULT_MODEL
-    except ImportError:  # models module not there yet: the documented default
-        return "gemini-2.5-flash"
+    return DEFAULT_MODEL
+
+
+def _model_temperature(model: str) -> float:
+    """The model's default temperature (cached catalogue, else the table); 1.0 if it cannot be told."""
+    from .. import models
+
+    try:
+        return float(models.default_temperature(model.strip() or None))
+    except (KeyError, ValueError, TypeError):
+        return 1.0
 
 
 class PanelState(traitlets.HasTraits):
     """Everything the panel's controls stand for, plus the history of runs.
 
+    The temperature follows the model's default (:func:`spatial_nb.models.default_temperature`)
+    while ``temperature_auto`` is True; setting ``temperature`` yourself turns that off.
+
     Example:
-        >>> s = PanelState()
-        >>> s.kind = "points"
-        >>> s.temperature
+        >>> s = PanelState(model="gemini-3.6-flash")
+        >>> s.temperature, s.temperature_auto
+        (1.0, True)
+        >>> s.model = "gemini-2.5-flash-lite"; s.temperature      # follows the model
         0.5
+        >>> s.temperature = 0.8; s.model = "gemini-3.6-flash"; s.temperature   # moved: it stays
+        0.8
     """
 
     image = traitlets.Any(None, allow_none=True, help="ImageChoice or None")
@@ -137,9 +176,19 @@ class PanelState(traitlets.HasTraits):
     target = traitlets.Unicode("items").tag(setting=True)
     label_with = traitlets.Unicode("").tag(setting=True)
     free_prompt = traitlets.Unicode("").tag(setting=True)
-    temperature = traitlets.Float(0.5, min=0.0, max=2.0).tag(setting=True)
+    temperature = traitlets.Float(1.0, min=0.0, max=2.0).tag(setting=True)
+    #: True while the temperature is the model's default (it follows the model); False once set by hand.
+    temperature_auto = traitlets.Bool(True).tag(setting=True)
     model = traitlets.Unicode("").tag(setting=True)
     max_size = traitlets.Int(640, allow_none=True).tag(setting=True)
+    #: "" (the model's default), "low", "medium" or "high": ``detect(media_resolution=...)``.
+    media_resolution = traitlets.Enum(list(MEDIA_RESOLUTIONS.values()), default_value="").tag(setting=True)
+    #: The request path: ``Client(backend=...)``.
+    backend = traitlets.Enum(list(BACKEND_LABELS), default_value="generate_content").tag(setting=True)
+    #: Seconds one request may take: ``Client(timeout=...)``.
+    timeout_s = traitlets.Float(float(DEFAULT_TIMEOUT_S), min=1.0, max=3600.0).tag(setting=True)
+    #: "live" (ask Gemini) or "recorded" (replay the recorded answer for this photo and prompt).
+    source = traitlets.Enum(list(SOURCE_LABELS), default_value="live").tag(setting=True)
     fov_degrees = traitlets.Float(60.0, min=1.0, max=179.0).tag(setting=True)
     structured = traitlets.Bool(False).tag(setting=True)
     system_instruction = traitlets.Unicode(None, allow_none=True, help="None: the default for the kind").tag(setting=True)
@@ -148,8 +197,40 @@ class PanelState(traitlets.HasTraits):
     running = traitlets.Bool(False)
 
     def __init__(self, **kwargs: Any):
+        self._restoring = False
+        self._setting_auto = False
         kwargs.setdefault("model", _default_model())
-        super().__init__(**kwargs)
+        explicit = kwargs.get("temperature")
+        if explicit is None:
+            kwargs.pop("temperature", None)
+        super().__init__(**{k: v for k, v in kwargs.items() if k != "temperature"})
+        if explicit is None:
+            self._follow_model()
+        else:
+            self.temperature = float(explicit)  # an explicit value always wins
+
+    # -- the temperature follows the model until set by hand ------------------------------------
+    def _follow_model(self) -> None:
+        self._setting_auto = True
+        try:
+            self.temperature = _model_temperature(self.model)
+            self.temperature_auto = True
+        finally:
+            self._setting_auto = False
+
+    @traitlets.observe("model")
+    def _on_model(self, _change: dict) -> None:
+        if self.temperature_auto and not self._restoring:
+            self._follow_model()
+
+    @traitlets.observe("temperature")
+    def _on_temperature(self, _change: dict) -> None:
+        if not self._setting_auto and not self._restoring:
+            self.temperature_auto = False
+
+    def reset_temperature(self) -> None:
+        """Go back to the model's default temperature, and follow the model again."""
+        self._follow_model()
 
     # -- derived ----------------------------------------------------------------------------
     @property
@@ -183,7 +264,27 @@ class PanelState(traitlets.HasTraits):
             "system_instruction": self.system_instruction,
             "model": self.model.strip() or None,
             "structured": bool(self.structured),
+            "media_resolution": self.media_resolution or None,
         }
+
+    def client_kwargs(self) -> dict[str, Any]:
+        """Keyword arguments for ``Client(...)``: the request path and the time limit."""
+        return {"backend": self.backend, "timeout": float(self.timeout_s)}
+
+    def recording(self) -> Any:
+        """The :class:`~spatial_nb.recordings.Recording` for this sample photo, prompt and kind, or None.
+
+        Only bundled samples have recordings (``spatial_nb.samples.recording_for``).
+        """
+        image, prompt = self.image, self.prompt
+        if image is None or not image.sample or not prompt:
+            return None
+        try:
+            from ..recordings import recording_for
+
+            return recording_for(image.sample, prompt, self.kind)
+        except (ImportError, LookupError, ValueError, OSError):
+            return None
 
     def raw_prompt(self) -> str:
         """Exactly what will be sent (system instruction included), as readable text.
@@ -204,8 +305,9 @@ class PanelState(traitlets.HasTraits):
             except Exception:  # noqa: BLE001 - the Run shows load errors; this is a preview
                 image_info = {}
         return prompts.raw_prompt(
-            kw["prompt"], kind=kw["kind"], system_instruction=kw["system_instruction"],
-            model=kw["model"], temperature=kw["temperature"], structured=kw["structured"], **image_info,
+            kw["prompt"], kind=kw["kind"], system_instruction=kw["system_instruction"], model=kw["model"],
+            temperature=kw["temperature"], structured=kw["structured"], media_resolution=kw["media_resolution"],
+            **image_info,
         )
 
     def model_warning(self) -> str | None:
@@ -235,10 +337,18 @@ class PanelState(traitlets.HasTraits):
         return {name: getattr(self, name) for name in self.trait_names(setting=True)}
 
     def restore(self, snapshot: dict[str, Any]) -> None:
-        """Set the settings of a :meth:`snapshot` (unknown names are ignored), kind first."""
+        """Set the settings of a :meth:`snapshot` (unknown names are ignored), kind first.
+
+        Restored values are taken as they were: the temperature does not follow the restored
+        model, and restoring it does not count as the user moving it.
+        """
         names = [n for n in self.trait_names(setting=True) if n in snapshot]
-        for name in sorted(names, key=lambda n: n != "kind"):
-            setattr(self, name, snapshot[name])
+        self._restoring = True
+        try:
+            for name in sorted(names, key=lambda n: n != "kind"):
+                setattr(self, name, snapshot[name])
+        finally:
+            self._restoring = False
 
     # -- history ------------------------------------------------------------------------------
     def add_run(self, record: RunRecord, select: bool = True) -> None:

@@ -1,17 +1,16 @@
 """``snb.Panel``: a stock-ipywidgets prompt lab over a :class:`PanelState`, like AI Studio's app.
 
-This module wires the parts together and owns the two flows that touch everything: choosing an
-image and running. The widgets and their arrangement live in ``layout``, the history, restore
-and compare in ``history``, the sweep in ``lab``, the detail tabs in ``details`` and the PNG/JSON
-downloads in ``downloads``. The view holds no settings of its own: widgets are linked to the
+This module wires the parts together and owns the flow that touches everything: running. The
+widgets and their arrangement live in ``layout``, choosing the picture in ``images``, the history, restore
+and compare in ``history``, the sweep in ``lab``, the detail tabs in ``details``, the PNG/JSON
+downloads in ``downloads``, the client per request path and the model note in ``settings``, the
+recorded answers in ``recorded`` and the status line in ``status``. The view holds no settings of its own: widgets are linked to the
 state, and every callback is wrapped so an exception becomes an escaped message in the panel.
 """
 
 from __future__ import annotations
 
-import base64
 import functools
-import io
 import logging
 import os
 import time
@@ -21,50 +20,25 @@ import ipywidgets as W
 import traitlets
 
 from ..errors import MissingKeyError
-from .compare import total_tokens
 from .details import DetailsMixin, pre
 from .downloads import DownloadsMixin
-from .history import HistoryMixin, fit_width_css
+from .history import HistoryMixin
+from .images import DISPLAY_MAX_SIDE, ImageMixin, list_samples
 from .lab import SweepMixin
 from .layout import LayoutMixin
-from .messages import NOTHING_READ, PanelMessage, describe_error, esc, guard, key_banner, log_failure, message_html, plural
+from .messages import PanelMessage, describe_error, esc, guard, key_banner, log_failure, message_html, needs_key
+from .recorded import RecordedMixin
 from .runner import BackgroundRunner, Outcome
-from .state import MAX_SIZES, ImageChoice, PanelState, RunRecord
+from .settings import SettingsMixin
+from .state import MAX_SIZES, PanelState, RunRecord
+from .status import result_message, status_text
 
 __all__ = ["Panel", "DISPLAY_MAX_SIDE"]
 
 log = logging.getLogger(__name__)
 
-#: Longest side of the picture kept for display and overlays (the JPEG inside the overlay).
-DISPLAY_MAX_SIDE = 1024
 #: A second click on Run this soon after the first, with the same settings, is a double click.
 DOUBLE_CLICK_S = 0.6
-
-
-def _list_samples() -> list[Any]:
-    try:
-        from ..samples import list_samples
-    except ImportError:
-        return []
-    try:
-        return list(list_samples())
-    except Exception as exc:  # noqa: BLE001 - a broken sample list must not break the panel
-        log_failure(log, "list_samples", exc)
-        return []
-
-
-def _jpeg_data_url(picture: Any, budget_bytes: int = 140_000) -> str:
-    """The picture as a JPEG data URL, quality (then size) lowered until it fits ``budget_bytes``."""
-    picture = picture.convert("RGB")
-    for quality, side in ((85, None), (75, None), (65, None), (65, 720)):
-        if side is not None:
-            picture = picture.copy()
-            picture.thumbnail((side, side))
-        buf = io.BytesIO()
-        picture.save(buf, "JPEG", quality=quality)
-        if buf.tell() <= budget_bytes:
-            break
-    return "data:image/jpeg;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
 
 
 def _option_label(prompt: str, limit: int = 90) -> str:
@@ -72,22 +46,29 @@ def _option_label(prompt: str, limit: int = 90) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-class Panel(LayoutMixin, HistoryMixin, DownloadsMixin, SweepMixin, DetailsMixin, W.VBox):
+class Panel(LayoutMixin, ImageMixin, HistoryMixin, DownloadsMixin, SweepMixin, DetailsMixin, SettingsMixin, RecordedMixin, W.VBox):
     """An ipywidgets panel to try Gemini's spatial understanding on a picture.
 
     Args:
-        client: A ``spatial_nb.Client``; None creates one at the first Run (a missing key is
-            shown as a note at the top of the panel, never raised here).
+        client: A ``spatial_nb.Client``; None creates one at the first live Run (a missing key
+            is shown as a note at the top of the panel, never raised here). Building the panel
+            never sends a request: the model picker comes from the cached catalogue or the table.
         image: Sample name, file path, or bytes to start with (default: the first sample).
         kind: ``"boxes"``, ``"masks"``, ``"points"`` or ``"boxes3d"``.
         model: Model name (default: the client's / ``SPATIAL_NB_MODEL`` / the default model).
         prompt: A free prompt to start with (switches the prompt mode to free text).
-        temperature: Sampling temperature, 0-2.
+        temperature: Sampling temperature, 0-2; None (default) follows the chosen model's
+            default (:func:`spatial_nb.models.default_temperature`) until the slider is moved.
+        media_resolution: ``"low"``, ``"medium"``, ``"high"`` or None (the model's default).
+        backend: ``"generate_content"`` or ``"interactions"`` (default: the client's).
+        timeout: Seconds one request may take (default: the client's, else 120).
+
+    ``panel.run()`` does what a click on Run does, then waits for the answer.
 
     Example:
         >>> import spatial_nb as snb               # doctest: +SKIP
         >>> panel = snb.Panel(); panel             # doctest: +SKIP
-        >>> record = panel.run()                   # same as clicking Run, then waiting
+        >>> record = panel.run()                   # doctest: +SKIP
     """
 
     def __init__(
@@ -98,14 +79,24 @@ class Panel(LayoutMixin, HistoryMixin, DownloadsMixin, SweepMixin, DetailsMixin,
         kind: str = "boxes",
         model: str | None = None,
         prompt: str | None = None,
-        temperature: float = 0.5,
+        temperature: float | None = None,
+        media_resolution: str | None = None,
+        backend: str | None = None,
+        timeout: float | None = None,
         **kwargs: Any,
     ):
         self.client = client
+        self._derived_clients: dict[tuple, tuple[Any, Any]] = {}  # (base id, backend, timeout) -> (base, client)
         default_model = model or os.environ.get("SPATIAL_NB_MODEL") or getattr(client, "model", None)
-        state_kw: dict[str, Any] = {"kind": kind, "temperature": temperature}
+        state_kw: dict[str, Any] = {"kind": kind, "temperature": temperature, **self._settings_from_client(client)}
         if isinstance(default_model, str) and default_model:
             state_kw["model"] = default_model
+        if media_resolution is not None:
+            state_kw["media_resolution"] = str(media_resolution).strip().lower()
+        if backend is not None:
+            state_kw["backend"] = backend
+        if timeout is not None:
+            state_kw["timeout_s"] = float(timeout)
         self.state = PanelState(**state_kw)
         self.runner = BackgroundRunner()  # one request (a run or a sweep) at a time
         self.last_error: BaseException | None = None
@@ -117,7 +108,7 @@ class Panel(LayoutMixin, HistoryMixin, DownloadsMixin, SweepMixin, DetailsMixin,
         self._adding_run = False  # True while a finished run joins the history
         self._sweep_number = 0
         self._last_click: tuple[float, Any] | None = None  # (time, what was asked) of the last Run click
-        self._samples = _list_samples()
+        self._samples = list_samples()
         self._build()
         super().__init__(children=self._arrange(), **kwargs)
         self.add_class("snb-panel")
@@ -128,6 +119,7 @@ class Panel(LayoutMixin, HistoryMixin, DownloadsMixin, SweepMixin, DetailsMixin,
         self._choose_initial_image(image)
         self._refresh_prompt_views()
         self._refresh_banner()
+        self._refresh_source()
 
     def _link(self) -> None:
         s = self.state
@@ -135,8 +127,10 @@ class Panel(LayoutMixin, HistoryMixin, DownloadsMixin, SweepMixin, DetailsMixin,
             (self.kind_buttons, "kind"), (self.prompt_mode, "prompt_mode"), (self.target_text, "target"),
             (self.label_text, "label_with"), (self.prompt_box, "free_prompt"), (self.temperature, "temperature"),
             (self.model_box, "model"), (self.fov, "fov_degrees"), (self.structured, "structured"),
+            (self.media_resolution, "media_resolution"), (self.backend, "backend"),
         ]:
             traitlets.link((widget, "value"), (s, name))
+        traitlets.link((self.timeout, "value"), (s, "timeout_s"), transform=(float, lambda seconds: int(round(seconds))))
         label_of = {v: k for k, v in MAX_SIZES.items()}
         traitlets.link(
             (self.max_size, "value"), (s, "max_size"),
@@ -157,6 +151,7 @@ class Panel(LayoutMixin, HistoryMixin, DownloadsMixin, SweepMixin, DetailsMixin,
         self.compare_picker.observe(self._on_compare_pick, names=["value"])
         self.compare_last.on_click(self._on_compare_last)
         self.sweep_button.on_click(self._on_sweep_click)
+        self._link_recorded()
 
     # -- messages -------------------------------------------------------------------------------
     def _show_message(self, msg: PanelMessage | None) -> None:
@@ -173,122 +168,12 @@ class Panel(LayoutMixin, HistoryMixin, DownloadsMixin, SweepMixin, DetailsMixin,
         """The key note at the top: shown while no key is set (checked again at every Run)."""
         try:
             msg = key_banner(self.client)
+            no_key = needs_key(self.client)
         except Exception as exc:  # noqa: BLE001 - a failed check must not break the panel
             log_failure(log, "key check", exc)
-            msg = None
+            msg, no_key = None, False
         self.banner.value = message_html(msg) if msg else ""
-
-    # -- image choice ---------------------------------------------------------------------------
-    def _choose_initial_image(self, image: Any) -> None:
-        if image is None:
-            if self._samples:
-                self.sample_picker.value = str(self._samples[0].name)
-            return
-        sample_name = self._sample_name(image)
-        if sample_name is not None:
-            self.sample_picker.value = sample_name
-        elif isinstance(image, (str, os.PathLike)):
-            self.path_text.value = os.fspath(image)
-        else:
-            self.set_image(ImageChoice("upload", "image", image))
-
-    def _sample_name(self, image: Any) -> str | None:
-        """The bundled sample ``image`` names ("coffee", "coffee.jpg"), unless it is a real file."""
-        if not isinstance(image, str) or os.path.exists(image):
-            return None
-        try:
-            from ..samples import sample
-
-            name = str(sample(image).name)
-        except (ImportError, LookupError, ValueError):
-            return None
-        return name if any(str(x.name) == name for x in self._samples) else None
-
-    @guard
-    def set_image(self, choice: ImageChoice, note: str | None = None) -> bool | None:
-        """Load ``choice`` (validating it), make it the panel's image and show it; True when done.
-
-        A picture that cannot be read leaves the current image and shows why in the panel.
-        """
-        from ..images import load_image
-
-        picture = load_image(choice.value)
-        size = picture.size
-        shown = picture.copy()
-        shown.thumbnail((DISPLAY_MAX_SIDE, DISPLAY_MAX_SIDE))
-        self._use_picture(choice, shown, size)
-        self._show_message(PanelMessage("info", "Image", note) if note else None)
-        self._refresh_prompt_options(previous_kind=None)
-        if self.state.selected != -1:
-            self.state.selected = -1  # a new picture: no run is shown any more
-        else:
-            self._show_record(None)
-        return True
-
-    def _use_picture(self, choice: ImageChoice, picture: Any, size: tuple[int, int] | None) -> None:
-        self._picture = picture
-        self._image_size = tuple(size) if size else tuple(picture.size)
-        self.state.image = choice
-        width, height = self._image_size
-        self.image_info.value = f'<span style="color:#555;font-size:12px">{esc(choice.name)} · {width}×{height} px</span>'
-        self._quiet = True
-        try:
-            self.sample_picker.value = choice.sample or ""
-        finally:
-            self._quiet = False
-
-    def _show_preview(self) -> None:
-        if self._picture is None:
-            self.overlay.value = ""
-            return
-        width, height = self._picture.size
-        natural = (self._image_size or self._picture.size)[0]
-        self.overlay.value = (
-            f'<div class="snb-preview"><img alt="{esc(self.state.image.name)}" src="{_jpeg_data_url(self._picture)}" '
-            f'style="width:{fit_width_css(width, height, natural)};height:auto;display:block"></div>'
-        )
-
-    @guard
-    def _on_sample(self, change: dict) -> None:
-        if self._quiet or not change["new"]:
-            return
-        sample = next(x for x in self._samples if str(x.name) == change["new"])
-        self.set_image(ImageChoice("sample", str(getattr(sample, "title", None) or sample.name), os.fspath(sample.path), sample=str(sample.name)))
-
-    @guard
-    def _on_upload(self, change: dict) -> None:
-        files = change["new"]
-        if self._quiet or not files:
-            return
-        f = files[-1]
-        name = str(f.get("name") if isinstance(f, dict) else getattr(f, "name", "upload"))
-        content = f.get("content") if isinstance(f, dict) else getattr(f, "content", b"")
-        self.set_image(ImageChoice("upload", name, bytes(content)))
-        self._quiet = True
-        try:  # the bytes are kept by the panel; in the widget they would be saved with the notebook
-            self.upload.value = ()
-        finally:
-            self._quiet = False
-
-    @guard
-    def _on_path(self, change: dict) -> None:
-        if change["new"].strip():
-            self._load_path()
-
-    @guard
-    def _on_path_button(self, _button: Any) -> None:
-        self._load_path()
-
-    def _load_path(self) -> None:
-        """Load the typed path; from notebooks/ also ../ and the bundled samples (and say so)."""
-        from ..paths import find_image
-
-        text = self.path_text.value.strip()
-        if not text:
-            self._show_message(PanelMessage("warning", "No path", "Type a file path first."))
-            return
-        found = find_image(text)
-        self.set_image(ImageChoice("path", found.path.name, str(found.path)), note=found.note)
+        self._refresh_try_recording(no_key)
 
     # -- prompt and settings --------------------------------------------------------------------
     @guard
@@ -340,8 +225,7 @@ class Panel(LayoutMixin, HistoryMixin, DownloadsMixin, SweepMixin, DetailsMixin,
                 self.sample_prompts.value = s.free_prompt if s.free_prompt in options else ""
             finally:
                 self._quiet = False
-        warning = s.model_warning()
-        self.model_note.value = message_html(PanelMessage("warning", "Model", warning)) if warning else ""
+        self._refresh_model_note()
         if self.raw_toggle.value:
             self.raw_view.value = pre(s.raw_prompt(), max_height_px=260)
 
@@ -378,8 +262,17 @@ class Panel(LayoutMixin, HistoryMixin, DownloadsMixin, SweepMixin, DetailsMixin,
         if not kwargs["prompt"]:
             self._show_message(PanelMessage("warning", "No prompt", "Type a prompt, or switch to the AI Studio template."))
             return False
+        settings = {**kwargs, "fov_degrees": s.fov_degrees, "source": s.source, **s.client_kwargs()}
+        recording = None
+        if s.source == "recorded":
+            settings, recording = self._recorded_settings(settings)
+            if recording is None:
+                self._show_message(PanelMessage(
+                    "warning", "No recorded answer", "There is no recorded answer for this photo, prompt and detect type.",
+                    "Choose Gemini live, or click Show a recorded answer (no key)."))
+                return False
         record = RunRecord(
-            number=s.next_number(), image=s.image, settings={**kwargs, "fov_degrees": s.fov_degrees},
+            number=s.next_number(), image=s.image, settings=settings,
             picture=self._picture, image_size=self._image_size, controls=s.snapshot(),
         )
 
@@ -389,8 +282,8 @@ class Panel(LayoutMixin, HistoryMixin, DownloadsMixin, SweepMixin, DetailsMixin,
             self._show_message(None)
 
         return self.runner.start(
-            functools.partial(self._call, record),
-            on_done=functools.partial(self._finish_run, record),
+            functools.partial(self._call, record, recording),
+            on_done=functools.partial(self._finish_run, record, recording),
             on_tick=self._tick,
             on_start=on_start,
         )
@@ -423,22 +316,20 @@ class Panel(LayoutMixin, HistoryMixin, DownloadsMixin, SweepMixin, DetailsMixin,
         """Wait for the background run or sweep (if any) to finish; False on timeout."""
         return self.runner.wait(timeout)
 
-    def _get_client(self) -> Any:
-        if self.client is None:
-            from ..client import Client
+    #: Keys of RunRecord.settings that are not ``Client.detect`` arguments.
+    _NOT_DETECT = ("fov_degrees", "source", "backend", "timeout")
 
-            self.client = Client()
-        return self.client
-
-    def _call(self, record: RunRecord) -> Any:
-        settings = {k: v for k, v in record.settings.items() if k != "fov_degrees"}
+    def _call(self, record: RunRecord, recording: Any = None) -> Any:
+        if recording is not None:  # no key, no network: the verbatim recording, parsed
+            return recording.result()
+        settings = {k: v for k, v in record.settings.items() if k not in self._NOT_DETECT}
         prompt = settings.pop("prompt")
         return self._get_client().detect(record.image.value, prompt, **settings)
 
     def _tick(self, elapsed_s: float) -> None:
         self.status.value = f"Running… {elapsed_s:.1f} s"
 
-    def _finish_run(self, record: RunRecord, outcome: Outcome) -> None:
+    def _finish_run(self, record: RunRecord, recording: Any, outcome: Outcome) -> None:
         try:
             record.elapsed_s = outcome.elapsed_s
             if outcome.error is not None:
@@ -452,8 +343,8 @@ class Panel(LayoutMixin, HistoryMixin, DownloadsMixin, SweepMixin, DetailsMixin,
             record.result = outcome.value
             if getattr(record.result, "elapsed", 0) is None:
                 record.result.elapsed = round(outcome.elapsed_s, 4)
-            record.message = self._result_message(record)
-            record.status = self._status_text(record)
+            record.message = result_message(record, recording)
+            record.status = status_text(record)
             self._adding_run = True
             try:
                 self.state.add_run(record)  # shows the overlay and tabs
@@ -465,26 +356,3 @@ class Panel(LayoutMixin, HistoryMixin, DownloadsMixin, SweepMixin, DetailsMixin,
             self._show_exception(exc)
         finally:
             self._set_busy(False)
-
-    @staticmethod
-    def _status_text(record: RunRecord) -> str:
-        res = record.result
-        parts = [f"Done in {record.elapsed_s:.1f} s (run #{record.number})", plural(len(res), "item")]
-        tokens = total_tokens(getattr(res, "usage", None))
-        if tokens is not None:
-            parts.append(f"{tokens} tokens")
-        parts.append("cached" if getattr(res, "cached", False) else "not cached")
-        return esc(" · ".join(parts))
-
-    @staticmethod
-    def _result_message(record: RunRecord) -> PanelMessage | None:
-        res = record.result
-        finish = str(getattr(res, "finish_reason", "") or "").upper()
-        if "SAFETY" in finish or "BLOCK" in finish or "PROHIBITED" in finish:
-            return PanelMessage("error", "Blocked by safety filters", f"Gemini stopped its answer ({finish}).", "Try another prompt or image.")
-        if len(res) == 0:
-            hint = "See the Raw text tab for what the model said; try another prompt or model."
-            return PanelMessage("warning", "Nothing found", NOTHING_READ if (res.raw_text or "").strip() else "The model returned no objects.", hint)
-        if finish == "MAX_TOKENS":
-            return PanelMessage("warning", "Answer cut short", "The answer hit the token limit; the complete items were kept.")
-        return None
