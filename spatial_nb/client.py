@@ -236,20 +236,22 @@ class Client:
                              jitter=self.retry_initial_delay)
 
     def copy(self, **changes: Any) -> Client:
-        """This client with some settings changed (``retry_attempts``, ``retry_initial_delay``,
-        ``timeout``, ``offline``, ``profile_overrides``); it shares the key, the cache and the
-        HTTP connections.
+        """This client with some settings changed (``backend``, ``retry_attempts``,
+        ``retry_initial_delay``, ``timeout``, ``offline``, ``profile_overrides``); it shares the
+        key, the cache and the HTTP connections.
 
         Example:
             >>> quick = client.copy(timeout=20, retry_attempts=1)  # doctest: +SKIP
         """
-        allowed = {"retry_attempts", "retry_initial_delay", "timeout", "offline", "profile_overrides"}
+        allowed = {"backend", "retry_attempts", "retry_initial_delay", "timeout", "offline", "profile_overrides"}
         unknown = set(changes) - allowed
         if unknown:
             raise TypeError(f"Client.copy() cannot change {sorted(unknown)}; it can change {sorted(allowed)}")
         other = _copy.copy(self)
         if "retry_attempts" in changes and int(changes["retry_attempts"]) < 1:
             raise ValueError("retry_attempts counts the first request too: use 1 or more")
+        if "backend" in changes and changes["backend"] not in BACKENDS:
+            raise ValueError(f"backend must be one of {BACKENDS}, got {changes['backend']!r}")
         for name, value in changes.items():
             if name == "retry_attempts":
                 value = int(value)

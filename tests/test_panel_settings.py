@@ -171,7 +171,7 @@ def test_the_timeout_reaches_the_client(fake_gemini):
     assert panel._get_client().timeout == 45 and panel._get_client() is panel._get_client()  # made once
     panel.timeout.value = 1
     client = panel._get_client()
-    assert client.timeout == 1 and client is not given and given.timeout is None  # the given one is untouched
+    assert client.timeout == 1 and client is not given and given.timeout == 120  # the given one is untouched
     assert client.retry_attempts == given.retry_attempts and client.model == given.model
     fake_gemini.queue(*[Reply('[{"box_2d": [1, 1, 9, 9], "label": "late"}]', delay=2.5)] * 3)
     click_run(panel)

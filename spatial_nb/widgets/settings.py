@@ -31,14 +31,7 @@ def sibling_client(client: Any, *, backend: str, timeout: float | None) -> Any:
 
     if not isinstance(client, Client):
         return client
-    cache = client._cache if client._cache is not None else client._cache_setting
-    return Client(
-        model=client._profile_base or client.model, api_key=client._secret_key(), backend=backend,
-        vertexai=client.vertexai, project=client.project, location=client.location, cache=cache,
-        offline=client.offline, retry_attempts=client.retry_attempts,
-        retry_initial_delay=client.retry_initial_delay, timeout=timeout,
-        profile_overrides=dict(client.profile_overrides),
-    )
+    return client.copy(backend=backend, timeout=timeout)
 
 
 def _same_timeout(a: Any, b: Any) -> bool:
