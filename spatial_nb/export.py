@@ -61,7 +61,11 @@ def _image_size(name: str, result: Result, image_sizes: Mapping[str, tuple[int, 
         w, h = image_sizes[name]
         return int(w), int(h)
     if images_root is not None:
+        from .filenames import unescape_file_name
+
         path = Path(images_root) / name
+        if not path.exists():  # a folder run's record name (bytes that are not UTF-8 stored as \xNN)
+            path = Path(images_root) / unescape_file_name(name)
         try:
             from PIL import Image
 

@@ -334,3 +334,21 @@ def test_a_result_file_written_before_issue_11_still_loads_and_exports():
     # The old raw [y, x] 0-1000 value is not taken for normalized rings: its mask is traced instead.
     assert plate["segmentation"] and all(v <= 640 for poly in plate["segmentation"] for v in poly)
     assert Result.from_json(res.to_json()) == res
+
+
+def test_coco_reads_the_size_of_a_folder_run_record_with_a_non_utf8_name(tmp_path):
+    # A folder run stores b"caf\xe9.png" as "caf\xe9.png" (escape_file_name); to_coco given only
+    # images_root must still find the file (it skipped the image as unreadable before).
+    import os
+
+    from PIL import Image
+
+    from spatial_nb.filenames import escape_file_name
+
+    raw = os.path.join(os.fsencode(tmp_path), b"caf\xe9.png")
+    Image.new("RGB", (40, 30)).save(os.fsdecode(raw), format="PNG")
+    name = escape_file_name(os.fsdecode(b"caf\xe9.png"))
+    assert name.isascii() and "\\xe9" in name
+    coco = to_coco({name: Result([Item("cup", box=(0.0, 0.0, 0.5, 0.5))])}, images_root=tmp_path)
+    assert [(im["file_name"], im["width"], im["height"]) for im in coco["images"]] == [(name, 40, 30)]
+    assert len(coco["annotations"]) == 1 and not coco["info"]["spatial_nb"].get("skipped_images")

@@ -206,7 +206,13 @@ def _export(args: argparse.Namespace, root: Path) -> None:
             dropped = sum(coco["info"]["spatial_nb"]["skipped_items_without_box"].values())
             print(f"COCO: {len(coco['images'])} images, {len(coco['annotations'])} annotations, "
                   f"{len(coco['categories'])} classes -> {path}" + (f" ({dropped} items without a box skipped)" if dropped else ""))
+            summary = coco["info"]["spatial_nb"].get("summary")
+            if summary:  # images whose size could not be read were left out
+                print(f"COCO: {summary}")
         else:
             # label files mirror the images' real file names (bytes and all)
             lm = to_yolo({unescape_file_name(n): r for n, r in results.items()}, Path(args.out) / "yolo")
-            print(f"YOLO: {len(results)} label files, {len(lm.names)} classes -> {Path(args.out) / 'yolo'}")
+            yolo_dir = Path(args.out) / "yolo"
+            extras = [name for name in ("label_files.json", "class_names.json") if (yolo_dir / name).is_file()]
+            print(f"YOLO: {len(results)} label files, {len(lm.names)} classes -> {yolo_dir}"
+                  + (f" (see {' and '.join(extras)}: renamed label files / class names)" if extras else ""))
