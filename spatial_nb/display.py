@@ -1,15 +1,18 @@
 """Notebook display of drawn results as bounded-size JPEG/WebP instead of full-size PNG.
 
 IPython shows a PIL image as a full-resolution PNG: a 12 MP photo adds ~16 MiB to the
-.ipynb and takes most of a second. ``show`` draws the overlay at full resolution (so lines
-and labels keep their proportions) and then displays a downscaled JPEG (longest side 1280,
-quality 85: ~150 KiB). ``encode_for_display`` is the reusable encoder (panel, HTML, CLI).
+.ipynb and takes most of a second. ``show`` loads the picture at display size (a JPEG is
+decoded at reduced scale), draws on that (line widths and label sizes follow the picture's
+size, so proportions match a full-size drawing) and displays a JPEG (longest side 1280,
+quality 85: ~150 KiB); the full-resolution overlay is drawn only when ``.image`` or ``.save``
+asks for it. ``encode_for_display`` is the reusable encoder (panel, HTML, CLI).
 """
 
 from __future__ import annotations
 
 import base64
 import io
+from collections.abc import Callable
 from typing import Any
 
 from PIL import Image
@@ -70,22 +73,37 @@ class Shown:
     """A drawn overlay that notebooks display as a bounded-size JPEG/WebP.
 
     Attributes:
-        image: The full-resolution drawn ``PIL.Image`` (save it for full quality).
+        image: The full-resolution drawn ``PIL.Image`` (drawn on first access when ``show``
+            made this; save it for full quality).
         max_side: Longest side of the displayed picture.
         format: ``"JPEG"`` or ``"WEBP"``.
     """
 
-    def __init__(self, image: Image.Image, max_side: int = DISPLAY_MAX_SIDE, format: str = "JPEG", quality: int = 85):
-        self.image = image
+    def __init__(self, image: Image.Image | None, max_side: int = DISPLAY_MAX_SIDE, format: str = "JPEG",
+                 quality: int = 85, *, preview: Image.Image | None = None,
+                 full: Callable[[], Image.Image] | None = None):
+        if image is None and (preview is None or full is None):
+            raise ValueError("Shown needs the drawn image, or a preview and a way to draw the full one")
+        self._image = image
+        self._preview = preview  # drawn at display size (never larger than max_side)
+        self._full = full
         self.max_side = max_side
         self.format = format
         self.quality = quality
         self._encoded: tuple[bytes, str] | None = None
 
+    @property
+    def image(self) -> Image.Image:
+        """The full-resolution overlay (drawn now if ``show`` only drew the display copy)."""
+        if self._image is None:
+            self._image = self._full()  # type: ignore[misc]
+        return self._image
+
     def encoded(self) -> tuple[bytes, str]:
         """``(bytes, mime)`` of the displayed picture (computed once)."""
         if self._encoded is None:
-            self._encoded = encode_for_display(self.image, self.max_side, self.format, self.quality)
+            picture = self._image if self._image is not None else self._preview
+            self._encoded = encode_for_display(picture, self.max_side, self.format, self.quality)  # type: ignore[arg-type]
         return self._encoded
 
     def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, Any]:
@@ -101,12 +119,17 @@ class Shown:
         self.image.save(path, **kwargs)
 
     def __repr__(self) -> str:
-        width, height = self.image.size
-        return f"<spatial_nb overlay {width}x{height}>"
+        shown = self._image if self._image is not None else self._preview
+        width, height = shown.size  # type: ignore[union-attr]
+        full = "" if self._image is not None else ", full size drawn on demand"
+        return f"<spatial_nb overlay {width}x{height}{full}>"
 
 
 def show(image: Any, result: Any, *, max_side: int = DISPLAY_MAX_SIDE, format: str = "JPEG", **style: Any) -> Shown:
     """Draw ``result`` on ``image`` and return an object notebooks display compactly.
+
+    The picture is loaded at display size (``max_side``) and drawn once at that size; the
+    full-resolution overlay (``.image``, ``.save``) is drawn from the same input on demand.
 
     Args:
         image: Any image input ``snb.draw`` accepts.
@@ -118,9 +141,12 @@ def show(image: Any, result: Any, *, max_side: int = DISPLAY_MAX_SIDE, format: s
     Example:
         >>> from spatial_nb.result import Item, Result
         >>> shown = show(Image.new("RGB", (3000, 2000)), Result([Item("a", box=(0.1, 0.1, 0.5, 0.5))]))
-        >>> sorted(shown._repr_mimebundle_())
-        ['image/jpeg', 'text/plain']
+        >>> sorted(shown._repr_mimebundle_()), shown.image.size
+        (['image/jpeg', 'text/plain'], (3000, 2000))
     """
     from .drawing import draw
+    from .images import load_image
 
-    return Shown(draw(image, result, **style), max_side=max_side, format=format)
+    preview = draw(load_image(image, max_size=max_side), result, **style)
+    return Shown(None, max_side=max_side, format=format, preview=preview,
+                 full=lambda: draw(image, result, **style))

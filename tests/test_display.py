@@ -38,3 +38,25 @@ def test_show_displays_a_bounded_jpeg_not_a_png():
     assert len(data) < 300 * 1024
     assert shown._repr_jpeg_() == data
     assert shown.image.size == (4000, 3000)  # full resolution kept for saving
+
+
+def test_show_draws_at_display_size_and_the_full_overlay_only_on_demand(tmp_path):
+    # The common notebook flow, detect(path) then show(path, res), drew the whole 12 MP picture
+    # to display 1280 px of it; now the display copy is drawn on a picture loaded at that size.
+    path = tmp_path / "big.jpg"
+    Image.new("RGB", (4000, 3000), (90, 90, 90)).save(path, quality=90)
+    res = Result([Item("cat", box=(0.25, 0.25, 0.75, 0.75))])
+    shown = show(path, res)
+    assert shown._image is None and "drawn on demand" in repr(shown)
+    preview = Image.open(io.BytesIO(shown.encoded()[0]))
+    assert preview.size == (1280, 960)
+    full = shown.image  # drawn now, at full size
+    assert full.size == (4000, 3000) and shown.image is full
+    # same picture, same proportions: the box edge is in the same place with the same colour
+    small_full = full.resize((1280, 960), Image.Resampling.BOX)
+    edge = (round(0.25 * 1280) + 1, 480)
+    grey = (90, 90, 90)
+    a, b = np.array(preview.getpixel(edge)), np.array(small_full.getpixel(edge))
+    assert np.abs(a - grey).max() > 60 and np.abs(a - b).max() < 40
+    shown.save(tmp_path / "out.png")
+    assert Image.open(tmp_path / "out.png").size == (4000, 3000)
