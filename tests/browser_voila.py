@@ -167,7 +167,8 @@ class VoilaServer(_Server):
 class LabServer(_Server):
     """``python -m jupyterlab`` serving ``root`` on 127.0.0.1, no token, no news or update checks.
 
-    ``notebook_url`` opens ``notebook`` (a path inside ``root``) in the Lab UI.
+    ``notebook_url`` opens ``notebook`` (a path inside ``root``) in the Lab UI; the app is exposed as
+    ``window.jupyterapp`` so tests can wait for the kernel and run cells through Lab's commands.
     """
 
     ready_marker = "is running at"
@@ -195,6 +196,7 @@ class LabServer(_Server):
             "--IdentityProvider.token=", "--ServerApp.password=", "--ServerApp.disable_check_xsrf=True",
             "--LabApp.news_url=None", "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
             "--LabApp.extension_manager=readonly", "--ServerApp.allow_root=True",
+            "--LabApp.expose_app_in_browser=True",  # window.jupyterapp: tests wait on the kernel's status
             f"--LabApp.user_settings_dir={lab / 'settings'}", f"--LabApp.workspaces_dir={lab / 'workspaces'}",
         ]
 

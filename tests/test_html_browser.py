@@ -14,16 +14,11 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
-import threading
-import time
-from collections import deque
 from pathlib import Path
 
 import pytest
 
-from .browser_voila import CHROMIUM, REPO, VoilaServer, free_port, launch_chromium, require, write_kernelspec
+from .browser_voila import CHROMIUM, REPO, LabServer, VoilaServer, launch_chromium, require
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(300)]
 
@@ -138,63 +133,6 @@ def test_cjk_overlay_uses_the_embedded_font_in_voila(tmp_path):
     assert net.local and net.our_failures() == []
 
 
-class JupyterLabServer:
-    """``python -m jupyter lab`` on 127.0.0.1, no token, isolated Jupyter dirs, the app exposed to tests."""
-
-    def __init__(self, root: Path, workdir: Path, timeout_s: float = 120):
-        self.root, self.workdir, self.timeout_s = Path(root), Path(workdir), timeout_s
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}/"
-        self.proc: subprocess.Popen | None = None
-        self.log: deque[str] = deque(maxlen=400)
-
-    def __enter__(self) -> JupyterLabServer:
-        jp = self.workdir / "jupyter-lab"
-        write_kernelspec(jp / "data")
-        for sub in ("config", "runtime", "settings", "workspaces"):
-            (jp / sub).mkdir(parents=True, exist_ok=True)
-        env = dict(os.environ)
-        env.update(
-            JUPYTER_PATH=str(jp / "data"), JUPYTER_CONFIG_DIR=str(jp / "config"), JUPYTER_DATA_DIR=str(jp / "data"),
-            JUPYTER_RUNTIME_DIR=str(jp / "runtime"), JUPYTER_PLATFORM_DIRS="1", PYDEVD_DISABLE_FILE_VALIDATION="1",
-            PYTHONPATH=os.pathsep.join(p for p in (str(REPO), env.get("PYTHONPATH", "")) if p),
-            JUPYTERLAB_SETTINGS_DIR=str(jp / "settings"), JUPYTERLAB_WORKSPACES_DIR=str(jp / "workspaces"),
-        )
-        cmd = [
-            sys.executable, "-m", "jupyter", "lab", "--no-browser", f"--port={self.port}", "--ServerApp.ip=127.0.0.1",
-            "--IdentityProvider.token=", "--ServerApp.password=", "--ServerApp.allow_root=True",
-            f"--ServerApp.root_dir={self.root}", "--LabApp.expose_app_in_browser=True", "--LabApp.news_url=None",
-            "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate", "--LabApp.extension_manager=readonly",
-        ]
-        self.proc = subprocess.Popen(cmd, cwd=str(self.root), env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                                     text=True, bufsize=1)
-        ready = threading.Event()
-
-        def pump() -> None:
-            assert self.proc is not None and self.proc.stdout is not None
-            for line in self.proc.stdout:
-                self.log.append(line.rstrip())
-                if "is running at" in line or f"127.0.0.1:{self.port}/lab" in line:
-                    ready.set()
-
-        threading.Thread(target=pump, daemon=True).start()
-        deadline = time.monotonic() + self.timeout_s
-        while not ready.wait(0.2):
-            if self.proc.poll() is not None or time.monotonic() > deadline:
-                self.__exit__()
-                raise RuntimeError("JupyterLab did not start:\n" + "\n".join(self.log))
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        if self.proc and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(15)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(5)
-
-
 def test_cjk_overlay_uses_the_embedded_font_in_jupyterlab(tmp_path):
     _browser_ready()
     try:
@@ -205,13 +143,13 @@ def test_cjk_overlay_uses_the_embedded_font_in_jupyterlab(tmp_path):
 
     root = tmp_path / "lab"
     root.mkdir()
-    _notebook(root / "cjk_overlay.ipynb")
+    notebook = _notebook(root / "cjk_overlay.ipynb")
     ARTIFACTS.mkdir(exist_ok=True)
-    with JupyterLabServer(root, tmp_path) as lab, sync_playwright() as pw:
+    with LabServer(notebook, tmp_path, root=root) as lab, sync_playwright() as pw:
         ctx, net = launch_chromium(pw, tmp_path / "chromium-profile")
         page = ctx.new_page()
         try:
-            page.goto(lab.url + "lab/tree/cjk_overlay.ipynb", wait_until="domcontentloaded")
+            page.goto(lab.notebook_url, wait_until="domcontentloaded")
             page.wait_for_function("() => window.jupyterapp && document.querySelector('.jp-Notebook .jp-Cell')", timeout=120_000)
             # the kernel is idle (its status in the toolbar), then run every cell as a user would from the Run menu
             page.wait_for_function(
