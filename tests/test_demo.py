@@ -23,23 +23,11 @@ from spatial_nb.colors import PALETTE
 from spatial_nb.demo import TAG
 from spatial_nb.recordings import recordings
 
+from .socket_guard import socket_guard_source
+
 REPO = Path(__file__).resolve().parents[1]
 
-GUARD = '''
-import os, socket
-_LOG = os.environ["SNB_SOCKET_LOG"]
-def _refuse(what, *args):
-    with open(_LOG, "a") as fh:
-        fh.write(f"{what} {args!r}\\n")
-    raise OSError(f"network blocked by the test guard: {what}")
-_connect, _connect_ex = socket.socket.connect, socket.socket.connect_ex
-socket.socket.connect = lambda self, *a: _refuse("connect", *a)
-socket.socket.connect_ex = lambda self, *a: _refuse("connect_ex", *a)
-socket.create_connection = lambda *a, **k: _refuse("create_connection", *a)
-socket.getaddrinfo = lambda *a, **k: _refuse("getaddrinfo", *a)
-with open(_LOG + ".active", "w") as fh:
-    fh.write("guard installed\\n")
-'''
+GUARD = socket_guard_source(block_dns=True)
 
 
 def _env_without_keys(tmp_path: Path, guard: bool) -> dict[str, str]:

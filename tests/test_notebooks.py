@@ -27,6 +27,7 @@ from spatial_nb.recordings import recording_for
 
 from .conftest import TEST_KEY
 from .fake_gemini import RecordedRequest, Reply
+from .socket_guard import socket_guard_source
 
 nbformat = pytest.importorskip("nbformat")
 nbclient = pytest.importorskip("nbclient")
@@ -136,19 +137,7 @@ def kernel_env(tmp_path, monkeypatch, fake_gemini):
 
 # Loaded by the kernel at start-up (sitecustomize): every Python socket connection is refused and
 # logged. The kernel's own messages go through ZeroMQ's C sockets, which this does not touch.
-SOCKET_GUARD = """
-import os, socket
-_LOG = os.environ["SNB_SOCKET_LOG"]
-def _refuse(what, *args):
-    with open(_LOG, "a") as fh:
-        fh.write(f"{what} {args!r}\\n")
-    raise OSError(f"network blocked by the test guard: {what}")
-socket.socket.connect = lambda self, *a: _refuse("connect", *a)
-socket.socket.connect_ex = lambda self, *a: _refuse("connect_ex", *a)
-socket.create_connection = lambda *a, **k: _refuse("create_connection", *a)
-with open(_LOG + ".active", "w") as fh:
-    fh.write("guard installed\\n")
-"""
+SOCKET_GUARD = socket_guard_source()
 
 
 @pytest.fixture
