@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import shutil
 import warnings
 
 import numpy as np
@@ -72,20 +71,25 @@ def test_cache_hit_after_an_adaptation(fake_gemini):
     assert again.model_version == first.model_version == "gemini-3.8-flash"
 
 
-def test_a_copied_cache_directory_replays_offline_after_an_adaptation(fake_gemini, tmp_path, monkeypatch):
-    # What a workshop pack carries: the answers and model_settings.json; replayed with no key.
+def test_a_workshop_pack_made_after_an_adaptation_replays_offline(fake_gemini, tmp_path, monkeypatch):
+    # The instructor's run adapts (3.8 refuses "minimal"); the pack carries the answer and
+    # model_settings.json; a student imports it into an empty cache and replays with no key.
+    from spatial_nb.packs import export_pack, import_pack
+
     fake_gemini.reject(model="gemini-3.8-flash", thinking_level="minimal")
     with pytest.warns(SettingsAdaptedWarning):
         first = _client(model="gemini-3.8-flash").detect(IMG, "Detect the cups", thinking="minimal")
-    Cache().close()
-    copy = tmp_path / "unpacked"
-    shutil.copytree(tmp_path / "cache", copy)
-    assert (copy / FILENAME).exists()
-    monkeypatch.setenv("SPATIAL_NB_CACHE_DIR", str(copy))
+    pack = tmp_path / "tour.zip"
+    export_pack(pack)
+    student = tmp_path / "student-cache"
+    monkeypatch.setenv("SPATIAL_NB_CACHE_DIR", str(student))
     monkeypatch.delenv("GOOGLE_API_KEY")
+    import_pack(pack)
+    assert (student / FILENAME).exists()  # the remembered setting came along
     fake_gemini.clear()
     replay = Client(model="gemini-3.8-flash", offline=True).detect(IMG, "Detect the cups", thinking="minimal")
     assert replay.cached and replay.labels == first.labels and replay.request["thinking"] == {"thinking_level": "low"}
+    assert replay.model_version == first.model_version
     assert fake_gemini.requests == []
 
 
