@@ -155,10 +155,13 @@ def test_cache_clear_forgets_the_settings(fake_gemini, tmp_path, capsys):
     with pytest.warns(SettingsAdaptedWarning):
         _client(model="gemini-3.8-flash").detect(IMG, "Detect", thinking="minimal")
     memory = tmp_path / "cache" / FILENAME
+    catalogue = tmp_path / "cache" / "models_catalogue.json"
+    catalogue.write_text("{}")  # stands for a cached catalogue: clearing the cache drops it too
     assert memory.exists()
     assert main(["cache", "clear"]) == 0
-    assert not memory.exists()
-    capsys.readouterr()
+    assert not memory.exists() and not catalogue.exists()
+    out = capsys.readouterr().out
+    assert "model settings learned from HTTP 400s" in out and "cached model catalogue" in out
 
 
 def test_memory_survives_damage_and_only_applies_to_what_was_rejected(tmp_path):

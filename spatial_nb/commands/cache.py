@@ -127,8 +127,18 @@ def _clear(args) -> int:
     cache = _open(args)
     with _explained(cache):
         removed = cache.clear()
-    (cache.directory / "model_settings.json").unlink(missing_ok=True)  # settings learned from 400s (issue 10)
-    print(f"removed {removed} {'entry' if removed == 1 else 'entries'} from {cache.directory}")
+    from ..adaptation import FILENAME as SETTINGS_FILE
+    from ..catalogue import FILENAME as CATALOGUE_FILE
+
+    also = []
+    for name, what in ((SETTINGS_FILE, "the model settings learned from HTTP 400s"),
+                       (CATALOGUE_FILE, "the cached model catalogue")):
+        path = cache.directory / name
+        if path.exists():
+            path.unlink()
+            also.append(what)
+    print(f"removed {removed} {'entry' if removed == 1 else 'entries'} from {cache.directory}"
+          + (f", and {' and '.join(also)}" if also else ""))
     return 0
 
 
