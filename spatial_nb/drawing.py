@@ -165,19 +165,21 @@ def picture_size(image: Any) -> tuple[int, int]:
 
 
 def _rect_ops(xyxy: tuple[int, int, int, int], color: tuple[int, int, int], line_width: int) -> list[tuple]:
-    """Overlay op of a box outline ``line_width`` pixels wide, drawn inside the half-open box."""
+    """Overlay ops of a box outline ``line_width`` pixels wide, drawn inside the half-open box.
+
+    Four filled strips (top, bottom, left, right): the same pixels as ``ImageDraw.rectangle(...,
+    width=w)``, which draws the vertical sides pixel by pixel (twelve times slower at 8K).
+    """
     x0, y0, x1, y1 = xyxy
     w = min(line_width, max(1, (min(x1 - x0, y1 - y0) + 1) // 2))
     if min(x1 - x0, y1 - y0) <= 2 * w:  # no hole left inside: the outline is the whole box
         return [("fill", color, xyxy)]
-    return [("pen", _pen_rect((x0, y0, x1 - 1, y1 - 1), color, w))]
-
-
-def _pen_rect(xyxy, color, width: int):
-    def paint(pen):
-        pen.rectangle(xyxy, outline=color, width=width)  # the outline grows inwards from the edges
-
-    return paint
+    return [
+        ("fill", color, (x0, y0, x1, y0 + w)),
+        ("fill", color, (x0, y1 - w, x1, y1)),
+        ("fill", color, (x0, y0 + w, x0 + w, y1 - w)),
+        ("fill", color, (x1 - w, y0 + w, x1, y1 - w)),
+    ]
 
 
 def _pen_lines(lines, color):
@@ -225,6 +227,7 @@ def _label_ops(layout: LabelLayout, st: Style) -> tuple[list[tuple], list[tuple]
         ops.append(("paste", PANEL_RGB, layout.legend_box, Image.new("L", (x1 - x0, y1 - y0), alpha)))
         for text, box, size, ascent in layout.notes:
             ops.extend(_text_ops((text,), size, ascent, 0, box[0], box[1], NOTE_RGB, st))
+    alphas: dict[tuple, tuple] = {}  # chip coverage by text and chip size, for this picture
     for p in layout.placements:
         ops = outside if (p.kind == "legend" and layout.legend_outside) else inside
         x0, y0, x1, y1 = p.box
@@ -237,39 +240,84 @@ def _label_ops(layout: LabelLayout, st: Style) -> tuple[list[tuple], list[tuple]
             ops.extend(_text_ops(p.lines, p.font_size, p.ascent, p.line_height, x0 + p.text_x, y0, TEXT_RGB, st))
         else:
             key = (p.lines, tuple(p.color), p.font_size, p.ascent, p.line_height, p.text_x, p.text_y, x1 - x0, y1 - y0, st.font, st.lang)
-            with _TILES_LOCK:
-                tile = _TILES.get(key)
-                seen = key in _SEEN
-                _SEEN.add(key)  # first time: straight onto the picture (a tile would cost one more copy)
-                if len(_SEEN) > 4 * _TILES_KEPT:
-                    _SEEN.clear()
-            if tile is None and seen:  # drawn before: keep it as a tile, a redraw pastes it without blending
-                tile = _chip_tile(*key)
-                with _TILES_LOCK:
-                    _TILES[key] = tile
-                    while len(_TILES) > _TILES_KEPT:
-                        _TILES.popitem(last=False)
-            if tile is not None:
-                ops.append(("tile", tile, (x0, y0)))
-                continue
-            ops.append(("fill", p.color, p.box))
-            ops.extend(_text_ops(p.lines, p.font_size, p.ascent, p.line_height, x0 + p.text_x, y0 + p.text_y, text_color_for(p.color), st))
+            ops.append(("tile", _chip_tile(key, alphas), (x0, y0)))
     return inside, outside
 
 
-#: Chips drawn more than once, as ready RGB tiles (and the keys of chips drawn once).
+#: Recent chips as ready RGB tiles (a redraw pastes them), kept up to a total number of pixels.
 _TILES: OrderedDict[tuple, Image.Image] = OrderedDict()
-_SEEN: set[tuple] = set()
-_TILES_KEPT = 1024
+_TILES_MAX_PIXELS = 16_000_000
+_tiles_pixels = 0
 _TILES_LOCK = threading.Lock()
 
 
-def _chip_tile(lines, color, size: int, ascent: int, line_h: int, text_x: int, text_y: int, width: int, height: int, font, lang):
-    """A chip as one RGB tile: fill, text in black or white, emoji."""
-    tile = Image.new("RGB", (width, height), color)
-    for op in _text_ops(lines, size, ascent, line_h, text_x, text_y, text_color_for(color), None, font, lang):
-        tile.paste(op[1], op[2], op[3])
+def _chip_tile(key: tuple, alphas: dict) -> Image.Image:
+    """A chip as one RGB tile: its fill, the text in black or white, emoji (cached by ``key``).
+
+    The text's coverage at chip size (shared by chips with the same text, through ``alphas``)
+    becomes a palette image whose 256 entries run from the chip colour to the text colour, and
+    one conversion gives the RGB tile: the same pixels as filling the chip and blending the text
+    colour through the coverage (Pillow's rounding), about three times faster, and a paste of
+    the tile is a plain copy.
+    """
+    global _tiles_pixels
+    with _TILES_LOCK:
+        tile = _TILES.get(key)
+        if tile is not None:
+            _TILES.move_to_end(key)
+            return tile
+    lines, color, size, ascent, line_h, text_x, text_y, width, height, font, lang = key
+    shape = (lines, size, ascent, line_h, text_x, text_y, width, height, font, lang)
+    found = alphas.get(shape)
+    if found is None:
+        found = alphas[shape] = _chip_alpha(*shape)
+    alpha, emoji = found
+    tile = alpha.copy()
+    tile.putpalette(_gradient(color, text_color_for(color)))
+    tile = tile.convert("RGB")
+    for image, x, y in emoji:
+        tile.paste(image, (x, y), image)
+    with _TILES_LOCK:
+        if key not in _TILES:
+            _TILES[key] = tile
+            _tiles_pixels += width * height
+        while _tiles_pixels > _TILES_MAX_PIXELS and len(_TILES) > 1:
+            _, old = _TILES.popitem(last=False)
+            _tiles_pixels -= old.width * old.height
     return tile
+
+
+@lru_cache(maxsize=256)
+def _gradient(background: tuple[int, int, int], ink: tuple[int, int, int]) -> bytes:
+    """A 256-entry RGB palette from ``background`` (0) to ``ink`` (255), rounded as Pillow blends."""
+    out = bytearray()
+    for a in range(256):
+        for bg, fg in zip(background, ink, strict=True):
+            out.append((bg * (255 - a) + fg * a + 127) // 255)
+    return bytes(out)
+
+
+def _chip_alpha(lines, size: int, ascent: int, line_h: int, text_x: int, text_y: int, width: int, height: int, font, lang):
+    """``(coverage, emoji)``: an "L" image of chip size holding the text (baselines ``line_h`` apart),
+    and colour-emoji tiles as ``(rgba, x, y)`` in chip pixels."""
+    canvas = np.zeros((height, width), dtype=np.uint8)
+    emoji = []
+    for k, line in enumerate(lines):
+        lay = layout_text(line, size, font, lang)
+        alpha, tiles = text_alpha(lay)
+        top = text_y + k * line_h + ascent - lay.ascent
+        _blit_max(canvas, alpha, text_x, top)
+        emoji.extend((tile, text_x + x, top + y) for tile, x, y in tiles)
+    return Image.fromarray(canvas), tuple(emoji)
+
+
+def _blit_max(canvas: np.ndarray, alpha: np.ndarray, x: int, y: int) -> None:
+    """``canvas = max(canvas, alpha)`` with ``alpha``'s top-left at ``(x, y)``, clipped to the canvas."""
+    h, w = alpha.shape
+    x0, y0, x1, y1 = max(x, 0), max(y, 0), min(x + w, canvas.shape[1]), min(y + h, canvas.shape[0])
+    if x1 > x0 and y1 > y0:
+        region = canvas[y0:y1, x0:x1]
+        np.maximum(region, alpha[y0 - y : y1 - y, x0 - x : x1 - x], out=region)
 
 
 @lru_cache(maxsize=1024)
@@ -305,9 +353,10 @@ def clear_label_caches() -> None:
     clear_cache()
     clear_caches()
     _lines_alpha.cache_clear()
+    global _tiles_pixels
     with _TILES_LOCK:
         _TILES.clear()
-        _SEEN.clear()
+        _tiles_pixels = 0
     _chip_cached.cache_clear()
     _LAYOUTS.clear()
 
