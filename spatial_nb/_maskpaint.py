@@ -164,15 +164,32 @@ def _paint_rows(out: Image.Image, jobs: Sequence[MaskJob], alphas: Sequence, row
         out.paste(Image.new("RGB", alpha.size, job.color), (x0, top, x1, bottom), alpha)
 
 
+#: Painting a chip sets the palette of its coverage image, which chips of other colours share.
+_CHIP_LOCK = threading.Lock()
+
+
 def run_overlay(out: Image.Image, ops: Sequence[tuple]) -> None:
     """Run overlay ops in order: ``fill`` a box with a colour, paste a ``tile``, ``paste`` a colour or
-    an image through a mask, or draw with a ``pen``."""
+    an image through a mask, paint a ``chip`` or draw with a ``pen``.
+
+    A chip op is ``("chip", coverage, palette, (x, y), emoji)``: the "L"/"P" coverage image is
+    given the 768-byte ``palette`` and pasted (Pillow converts it to RGB), then the
+    ``(rgba, dx, dy)`` emoji tiles go over it.
+    """
     pen = None
     for op in ops:
-        if op[0] == "pen":
+        kind = op[0]
+        if kind == "chip":
+            _, coverage, palette, xy, emoji = op
+            with _CHIP_LOCK:
+                coverage.putpalette(palette)
+                out.paste(coverage, xy)
+            for image, dx, dy in emoji:
+                out.paste(image, (xy[0] + dx, xy[1] + dy), image)
+        elif kind == "pen":
             pen = pen or ImageDraw.Draw(out)
             op[1](pen)
-        elif op[0] == "paste":  # a colour or an image through an "L"/"RGBA" mask
+        elif kind == "paste":  # a colour or an image through an "L"/"RGBA" mask
             out.paste(op[1], op[2], op[3])
         else:  # a colour into a box, or an image at its top-left corner
             out.paste(op[1], op[2])

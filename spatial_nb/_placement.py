@@ -253,14 +253,12 @@ class Solver:
         cy0, cy1, cx0, cx1 = self._cell_box(box)
         self.occupied[cy0:cy1, cx0:cx1] += count
 
-    block = mark
-
     def unmark(self, box) -> None:
         self.mark(box, -1)
 
     def free(self, box) -> bool:
         cy0, cy1, cx0, cx1 = self._cell_box(box)
-        return not self.occupied[cy0:cy1, cx0:cx1].any()
+        return not np.count_nonzero(self.occupied[cy0:cy1, cx0:cx1])
 
     def place(self, requests: Sequence[Request], cand: dict[str, np.ndarray], order: Sequence[int]) -> dict[int, tuple]:
         """Greedy placement of the requests in ``order`` (positions in ``requests``).
@@ -275,64 +273,92 @@ class Solver:
         ranks = rank_of[cand["req"]]
         keep = np.nonzero(ranks >= 0)[0]
         sort = keep[np.lexsort((cand["cost"][keep], ranks[keep]))]
+        # Sorted by request rank first: each request's candidates are one run, cheapest first.
+        sorted_ranks = ranks[sort]
+        bounds = np.searchsorted(sorted_ranks, np.arange(len(order) + 1)).tolist()
         c = self.occ_cell
         x0, y0 = cand["x"][sort], cand["y"][sort]
         x1, y1 = x0 + cand["w"][sort], y0 + cand["h"][sort]
-        req_s, var_s = cand["req"][sort].tolist(), cand["variant"][sort].tolist()
-        boxes = list(zip(x0.tolist(), y0.tolist(), x1.tolist(), y1.tolist(), strict=True))
-        cy0s, cy1s = (y0 // c).tolist(), (-(-y1 // c)).tolist()
-        cx0s, cx1s = (x0 // c).tolist(), (-(-x1 // c)).tolist()
+        cells = _Cells(x0 // c, -(-x1 // c), y0 // c, -(-y1 // c), x0, y0, x1, y1, cand["variant"][sort])
         chosen: dict[int, tuple] = {}
-        options: dict[int, list[int]] = {}
-        occupied = self.occupied
-        done = -1
-        for k, r in enumerate(req_s):
-            if r in options:
-                options[r].append(k)
-            else:
-                options[r] = [k]
-            if r == done:
-                continue
-            region = occupied[cy0s[k] : cy1s[k], cx0s[k] : cx1s[k]]
-            if not region.any():
-                region += 1
-                chosen[r] = (var_s[k], boxes[k])
-                done = r
-        failed = [r for r in order if r not in chosen and r in options][:MAX_REPAIRS]
+        at: dict[int, int] = {}  # request -> position of its chosen candidate
+        occupied, count = self.occupied, np.count_nonzero
+        cx0s, cx1s, cy0s, cy1s = cells.cx0, cells.cx1, cells.cy0, cells.cy1
+        for rank, r in enumerate(order):
+            for k in range(bounds[rank], bounds[rank + 1]):
+                region = occupied[cy0s[k] : cy1s[k], cx0s[k] : cx1s[k]]
+                if not count(region):
+                    region += 1
+                    chosen[r] = (cells.variant[k], cells.box(k))
+                    at[r] = k
+                    break
+        failed = [(r, rank) for rank, r in enumerate(order) if r not in chosen and bounds[rank + 1] > bounds[rank]][:MAX_REPAIRS]
         if failed and chosen:
-            keys = list(chosen)
-            placed = np.array([chosen[key][1] for key in keys], dtype=np.int64)
-            for r in failed:
-                self._repair(r, chosen, options, var_s, boxes, keys, placed)
+            # Which chip of this pass owns each occupancy cell (chips never share a cell): 1 + its slot.
+            owner = np.zeros(occupied.shape, dtype=np.int32)
+            slots = list(chosen)
+            for slot, r in enumerate(slots):
+                k = at[r]
+                owner[cy0s[k] : cy1s[k], cx0s[k] : cx1s[k]] = slot + 1
+            for r, rank in failed:
+                self._repair(r, range(bounds[rank], bounds[rank + 1]), chosen, at, cells, owner, slots, bounds, rank_of)
         return chosen
 
-    def _repair(self, r: int, chosen: dict, options: dict, var_s, boxes, keys, placed) -> bool:
+    def _repair(self, r: int, options: range, chosen: dict, at: dict, cells: "_Cells", owner: np.ndarray, slots: list,
+                bounds: list, rank_of: np.ndarray) -> bool:
         """Place request ``r`` by moving exactly one chip that blocks one of its best candidates."""
-        for k in options[r][:6]:
-            box = boxes[k]
-            hit = (placed[:, 0] < box[2]) & (placed[:, 2] > box[0]) & (placed[:, 1] < box[3]) & (placed[:, 3] > box[1])
-            blockers = np.nonzero(hit)[0]
-            if len(blockers) != 1:
+        occupied, count = self.occupied, np.count_nonzero
+        for k in options[:6]:
+            cy0, cy1, cx0, cx1 = cells.cy0[k], cells.cy1[k], cells.cx0[k], cells.cx1[k]
+            ids = owner[cy0:cy1, cx0:cx1]
+            hi = int(ids.max())
+            if not hi:  # blocked only by something that does not move (the legend, a dot, an earlier pass)
                 continue
-            slot = int(blockers[0])
-            other = keys[slot]
-            ob = chosen[other][1]
-            self.unmark(ob)
-            if not self.free(box):  # blocked by the legend, a dot or something else too
-                self.mark(ob)
+            if count(ids) != count(ids == hi):  # more than one chip in the way
                 continue
-            self.mark(box)
-            for j in options.get(other, []):
-                alt = boxes[j]
-                if alt != ob and self.free(alt):
-                    self.mark(alt)
-                    chosen[other] = (var_s[j], alt)
-                    chosen[r] = (var_s[k], box)
-                    placed[slot] = alt
-                    keys.append(r)
-                    placed.resize((len(keys), 4), refcheck=False)
-                    placed[-1] = box
+            other = slots[hi - 1]
+            ok = at[other]
+            if not _overlap(cells.box(k), cells.box(ok)):  # it only shares a rounded-out cell
+                continue
+            oregion = occupied[cells.cy0[ok] : cells.cy1[ok], cells.cx0[ok] : cells.cx1[ok]]
+            oregion -= 1
+            region = occupied[cy0:cy1, cx0:cx1]
+            if count(region):  # blocked by the legend, a dot or something else too
+                oregion += 1
+                continue
+            region += 1
+            orank = int(rank_of[other])
+            for j in range(bounds[orank], bounds[orank + 1]):
+                if j == ok:
+                    continue
+                alt = occupied[cells.cy0[j] : cells.cy1[j], cells.cx0[j] : cells.cx1[j]]
+                if not count(alt):
+                    alt += 1
+                    owner[cells.cy0[ok] : cells.cy1[ok], cells.cx0[ok] : cells.cx1[ok]] = 0
+                    owner[cells.cy0[j] : cells.cy1[j], cells.cx0[j] : cells.cx1[j]] = hi
+                    chosen[other] = (cells.variant[j], cells.box(j))
+                    at[other] = j
+                    chosen[r] = (cells.variant[k], cells.box(k))
+                    at[r] = k
+                    slots.append(r)
+                    owner[cy0:cy1, cx0:cx1] = len(slots)
                     return True
-            self.unmark(box)
-            self.mark(ob)
+            region -= 1
+            oregion += 1
         return False
+
+
+class _Cells:
+    """Candidates of one placement pass as plain lists: occupancy cells, pixel boxes, variants."""
+
+    def __init__(self, cx0, cx1, cy0, cy1, x0, y0, x1, y1, variant):
+        self.cx0, self.cx1, self.cy0, self.cy1 = cx0.tolist(), cx1.tolist(), cy0.tolist(), cy1.tolist()
+        self.x0, self.y0, self.x1, self.y1 = x0.tolist(), y0.tolist(), x1.tolist(), y1.tolist()
+        self.variant = variant.tolist()
+
+    def box(self, k: int) -> tuple[int, int, int, int]:
+        return (self.x0[k], self.y0[k], self.x1[k], self.y1[k])
+
+
+def _overlap(a, b) -> bool:
+    return a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]

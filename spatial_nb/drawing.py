@@ -227,7 +227,6 @@ def _label_ops(layout: LabelLayout, st: Style) -> tuple[list[tuple], list[tuple]
         ops.append(("paste", PANEL_RGB, layout.legend_box, Image.new("L", (x1 - x0, y1 - y0), alpha)))
         for text, box, size, ascent in layout.notes:
             ops.extend(_text_ops((text,), size, ascent, 0, box[0], box[1], NOTE_RGB, st))
-    alphas: dict[tuple, tuple] = {}  # chip coverage by text and chip size, for this picture
     for p in layout.placements:
         ops = outside if (p.kind == "legend" and layout.legend_outside) else inside
         x0, y0, x1, y1 = p.box
@@ -239,52 +238,46 @@ def _label_ops(layout: LabelLayout, st: Style) -> tuple[list[tuple], list[tuple]
                 ops.extend(_text_ops((p.tag,), p.font_size, p.ascent, p.line_height, x0 + (sw - tag_w) // 2, y0, text_color_for(p.color), st))
             ops.extend(_text_ops(p.lines, p.font_size, p.ascent, p.line_height, x0 + p.text_x, y0, TEXT_RGB, st))
         else:
-            key = (p.lines, tuple(p.color), p.font_size, p.ascent, p.line_height, p.text_x, p.text_y, x1 - x0, y1 - y0, st.font, st.lang)
-            ops.append(("tile", _chip_tile(key, alphas), (x0, y0)))
+            ops.append(_chip_op(p, st))
     return inside, outside
 
 
-#: Recent chips as ready RGB tiles (a redraw pastes them), kept up to a total number of pixels.
-_TILES: OrderedDict[tuple, Image.Image] = OrderedDict()
-_TILES_MAX_PIXELS = 16_000_000
-_tiles_pixels = 0
-_TILES_LOCK = threading.Lock()
+#: Text coverage of recent chips at chip size ("L"/"P" images, shared by chips with the same text
+#: and size whatever their colour), kept up to a total number of pixels.
+_COVERAGE: OrderedDict[tuple, tuple] = OrderedDict()
+_COVERAGE_MAX_PIXELS = 32_000_000
+_coverage_pixels = 0
+_COVERAGE_LOCK = threading.Lock()
 
 
-def _chip_tile(key: tuple, alphas: dict) -> Image.Image:
-    """A chip as one RGB tile: its fill, the text in black or white, emoji (cached by ``key``).
+def _chip_op(p, st: Style) -> tuple:
+    """The overlay op of a chip or tag: ``("chip", coverage, palette, (x, y), emoji)``.
 
-    The text's coverage at chip size (shared by chips with the same text, through ``alphas``)
-    becomes a palette image whose 256 entries run from the chip colour to the text colour, and
-    one conversion gives the RGB tile: the same pixels as filling the chip and blending the text
-    colour through the coverage (Pillow's rounding), about three times faster, and a paste of
-    the tile is a plain copy.
+    The chip is painted as a palette image: its text coverage at chip size, with 256 palette
+    entries running from the chip colour to the text colour. Pasting it (Pillow converts it to
+    RGB on the way) gives the same pixels as filling the chip and blending the text colour
+    through the coverage (Pillow's rounding), about five times faster: no per-pixel blend, and
+    the coverage is made once for every chip showing the same text at the same size.
     """
-    global _tiles_pixels
-    with _TILES_LOCK:
-        tile = _TILES.get(key)
-        if tile is not None:
-            _TILES.move_to_end(key)
-            return tile
-    lines, color, size, ascent, line_h, text_x, text_y, width, height, font, lang = key
-    shape = (lines, size, ascent, line_h, text_x, text_y, width, height, font, lang)
-    found = alphas.get(shape)
+    global _coverage_pixels
+    x0, y0, x1, y1 = p.box
+    shape = (p.lines, p.font_size, p.ascent, p.line_height, p.text_x, p.text_y, x1 - x0, y1 - y0, st.font, st.lang)
+    with _COVERAGE_LOCK:
+        found = _COVERAGE.get(shape)
+        if found is not None:
+            _COVERAGE.move_to_end(shape)
     if found is None:
-        found = alphas[shape] = _chip_alpha(*shape)
-    alpha, emoji = found
-    tile = alpha.copy()
-    tile.putpalette(_gradient(color, text_color_for(color)))
-    tile = tile.convert("RGB")
-    for image, x, y in emoji:
-        tile.paste(image, (x, y), image)
-    with _TILES_LOCK:
-        if key not in _TILES:
-            _TILES[key] = tile
-            _tiles_pixels += width * height
-        while _tiles_pixels > _TILES_MAX_PIXELS and len(_TILES) > 1:
-            _, old = _TILES.popitem(last=False)
-            _tiles_pixels -= old.width * old.height
-    return tile
+        found = _chip_coverage(*shape)
+        with _COVERAGE_LOCK:
+            if shape not in _COVERAGE:
+                _COVERAGE[shape] = found
+                _coverage_pixels += (x1 - x0) * (y1 - y0)
+            while _coverage_pixels > _COVERAGE_MAX_PIXELS and len(_COVERAGE) > 1:
+                _, (old, _) = _COVERAGE.popitem(last=False)
+                _coverage_pixels -= old.width * old.height
+    coverage, emoji = found
+    color = tuple(p.color)
+    return ("chip", coverage, _gradient(color, text_color_for(color)), (x0, y0), emoji)
 
 
 @lru_cache(maxsize=256)
@@ -297,7 +290,7 @@ def _gradient(background: tuple[int, int, int], ink: tuple[int, int, int]) -> by
     return bytes(out)
 
 
-def _chip_alpha(lines, size: int, ascent: int, line_h: int, text_x: int, text_y: int, width: int, height: int, font, lang):
+def _chip_coverage(lines, size: int, ascent: int, line_h: int, text_x: int, text_y: int, width: int, height: int, font, lang):
     """``(coverage, emoji)``: an "L" image of chip size holding the text (baselines ``line_h`` apart),
     and colour-emoji tiles as ``(rgba, x, y)`` in chip pixels."""
     canvas = np.zeros((height, width), dtype=np.uint8)
@@ -353,10 +346,10 @@ def clear_label_caches() -> None:
     clear_cache()
     clear_caches()
     _lines_alpha.cache_clear()
-    global _tiles_pixels
-    with _TILES_LOCK:
-        _TILES.clear()
-        _tiles_pixels = 0
+    global _coverage_pixels
+    with _COVERAGE_LOCK:
+        _COVERAGE.clear()
+        _coverage_pixels = 0
     _chip_cached.cache_clear()
     _LAYOUTS.clear()
 

@@ -226,16 +226,37 @@ class _Planner:
     def _order(self, reqs: Sequence[Request]) -> list[int]:
         return sorted(range(len(reqs)), key=lambda r: (self.area[reqs[r].item], reqs[r].item))
 
-    def _requests(self, indices, variants_of) -> tuple[list[Request], dict[int, list]]:
+    def _requests(self, indices, variants_of, key_of=None) -> tuple[list[Request], dict[int, list]]:
+        """Chip requests of ``indices``; items with the same ``key_of(i)`` share one measured set of variants."""
         reqs, lines_of = [], {}
+        memo: dict[Any, tuple] = {}
+        fs = self.st.font_size
         for i in indices:
-            variants = variants_of(i)
-            if not variants:
+            key = key_of(i) if key_of is not None else None
+            found = memo.get(key) if key is not None else None
+            if found is None:
+                variants = variants_of(i)
+                found = (
+                    [_chip(lines, fs, self.st)[:2] for lines, _ in variants],
+                    [pen for _, pen in variants],
+                    [lines for lines, _ in variants],
+                )
+                if key is not None:
+                    memo[key] = found
+            if not found[0]:
                 continue
-            sizes = [_chip(lines, self.st.font_size, self.st)[:2] for lines, _ in variants]
-            reqs.append(Request(i, sizes, [pen for _, pen in variants]))
-            lines_of[i] = [lines for lines, _ in variants]
+            reqs.append(Request(i, found[0], found[1]))
+            lines_of[i] = found[2]
         return reqs, lines_of
+
+    def _chip_key(self, i: int):
+        """What an item's chip variants depend on: its text, and its width when the text may wrap."""
+        text, st = self.texts[i], self.st
+        natural = layout_text(text, st.font_size, st.font, st.lang).width
+        if natural > min(self.width - 2 * chip_padding(st.font_size)[0], 10 * st.font_size):
+            rect = self.geo[i].rect
+            return (text, rect[2] - rect[0])
+        return text
 
     def _place(self, reqs, cand, items: set[int]) -> dict[int, tuple]:
         """Greedy placement of the chips of ``items`` (on the solver's current occupancy)."""
@@ -246,7 +267,9 @@ class _Planner:
         st = self.st
         chip_items = self.chip_items = [i for i, t in enumerate(self.texts) if st.show_labels and t and self.geo[i].rect is not None]
         offframe = [i for i, g in enumerate(self.geo) if g.rect is None] if self.mode else []
-        reqs, lines_of = self._requests(chip_items, lambda i: _variants(self.texts[i], self.geo[i].rect, st, self.width, self.height))
+        reqs, lines_of = self._requests(
+            chip_items, lambda i: _variants(self.texts[i], self.geo[i].rect, st, self.width, self.height), self._chip_key
+        )
         unplaceable = {i for i in chip_items if i not in lines_of}  # too long for this picture even wrapped
         cand = self.solver.candidates(reqs)
         self.solver.reset()
@@ -306,18 +329,13 @@ class _Planner:
             lines = lines_of[i][variant]
             _, _, ascent, line_h = _chip(lines, fs, st)
             placements[i] = [Placement(i, box, tuple(lines), "label", self.colors[i], None, (), fs, ascent, line_h, pad_x, pad_y // 2)]
-        # the solver's occupancy now holds chips (and the legend): tags go in what is left
-        self.solver.reset()
-        for _, box in chosen.values():
-            self.solver.block(box)
-        if legend is not None and not legend.outside:
-            self.solver.block(legend.box)
+        # the solver's occupancy holds the chips (and an inside legend): tags go in what is left
         if self.mode is None:
             failed = [i for i in self.chip_items if i not in chosen]
             self._place_extra(failed, placements, lambda i: _shortened(self.texts[i], st, self.width), "label")
         elif legend is not None:
             tag_of = {i: g.tag for g in legend.groups for i in g.indices if g.tag}
-            self._place_extra(sorted(tag_of), placements, lambda i: [((tag_of[i],), 0.0)], "tag", tag_of)
+            self._place_extra(sorted(tag_of), placements, lambda i: [((tag_of[i],), 0.0)], "tag", tag_of, tag_of.get)
         out = [p for i in sorted(placements) for p in placements[i]]
         notes = []
         if legend is not None:
@@ -334,10 +352,10 @@ class _Planner:
             bool(legend and legend.outside), notes, missing, bool(legend and legend.clipped),
         )
 
-    def _place_extra(self, indices, placements, variants_of, kind: str, tags=None) -> None:
+    def _place_extra(self, indices, placements, variants_of, kind: str, tags=None, key_of=None) -> None:
         st, fs = self.st, self.st.font_size
         pad_x, pad_y = chip_padding(fs)
-        reqs, lines_of = self._requests(indices, variants_of)
+        reqs, lines_of = self._requests(indices, variants_of, key_of)
         if not reqs:
             return
         cand = self.solver.candidates(reqs)
