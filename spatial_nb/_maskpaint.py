@@ -170,7 +170,8 @@ _CHIP_LOCK = threading.Lock()
 
 def run_overlay(out: Image.Image, ops: Sequence[tuple]) -> None:
     """Run overlay ops in order: ``fill`` a box with a colour, paste a ``tile``, ``paste`` a colour or
-    an image through a mask, paint a ``chip`` or draw with a ``pen``.
+    an image through a mask, paint a ``chip``, ``shade`` a box (``("shade", rgb_point_table, box)``)
+    or draw with a ``pen``.
 
     A chip op is ``("chip", coverage, palette, (x, y), emoji)``: the "L"/"P" coverage image is
     given the 768-byte ``palette`` and pasted (Pillow converts it to RGB), then the
@@ -186,6 +187,9 @@ def run_overlay(out: Image.Image, ops: Sequence[tuple]) -> None:
                 out.paste(coverage, xy)
             for image, dx, dy in emoji:
                 out.paste(image, (xy[0] + dx, xy[1] + dy), image)
+        elif kind == "shade":  # a translucent colour over a box: one table lookup per channel, no blend
+            box = op[2]
+            out.paste(out.crop(box).point(op[1]), box)
         elif kind == "pen":
             pen = pen or ImageDraw.Draw(out)
             op[1](pen)

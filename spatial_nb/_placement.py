@@ -164,28 +164,28 @@ class Solver:
         by_kind: dict[str, list[int]] = {}
         for r, req in enumerate(requests):
             by_kind.setdefault(self.kinds[req.item], []).append(r)
+        nan2 = (np.nan, np.nan)
         for kind, members in by_kind.items():
             nvar = max(len(requests[r].sizes) for r in members)
-            sizes = np.full((len(members), nvar, 2), np.nan)
-            vpen = np.zeros((len(members), nvar))
-            for m, r in enumerate(members):
-                sizes[m, : len(requests[r].sizes)] = requests[r].sizes
-                vpen[m, : len(requests[r].sizes)] = requests[r].variant_penalty
+            sizes = np.array([list(requests[r].sizes) + [nan2] * (nvar - len(requests[r].sizes)) for r in members],
+                             dtype=np.float64).reshape(len(members), nvar, 2)
+            vpen = np.array([list(requests[r].variant_penalty) + [0.0] * (nvar - len(requests[r].variant_penalty)) for r in members],
+                            dtype=np.float64).reshape(len(members), nvar)
             items = np.array([requests[r].item for r in members])
             x0, y0, x1, y1 = (self.rects[items, k][:, None] for k in range(4))
             w, h = sizes[..., 0], sizes[..., 1]
-            for rank, (px, py) in enumerate(_positions(kind, x0, y0, x1, y1, w, h, self.gap)):
-                px, py = np.broadcast_to(px, w.shape), np.broadcast_to(py, w.shape)
-                for v in range(nvar):
-                    fields["req"].append(np.array(members))
-                    fields["item"].append(items)
-                    fields["variant"].append(np.full(len(members), v))
-                    fields["rank"].append(np.full(len(members), rank))
-                    fields["x"].append(px[:, v])
-                    fields["y"].append(py[:, v])
-                    fields["w"].append(w[:, v])
-                    fields["h"].append(h[:, v])
-                    fields["vpen"].append(vpen[:, v])
+            positions = _positions(kind, x0, y0, x1, y1, w, h, self.gap)
+            # Candidates in the order (position rank, variant, member): arrays of shape (ranks, nvar, members).
+            shape = (len(positions), nvar, len(members))
+            fields["x"].append(np.stack([np.broadcast_to(px, w.shape).T for px, _ in positions]).ravel())
+            fields["y"].append(np.stack([np.broadcast_to(py, w.shape).T for _, py in positions]).ravel())
+            fields["req"].append(np.broadcast_to(np.array(members)[None, None, :], shape).ravel())
+            fields["item"].append(np.broadcast_to(items[None, None, :], shape).ravel())
+            fields["variant"].append(np.broadcast_to(np.arange(nvar)[None, :, None], shape).ravel())
+            fields["rank"].append(np.broadcast_to(np.arange(len(positions))[:, None, None], shape).ravel())
+            fields["w"].append(np.broadcast_to(w.T[None], shape).ravel())
+            fields["h"].append(np.broadcast_to(h.T[None], shape).ravel())
+            fields["vpen"].append(np.broadcast_to(vpen.T[None], shape).ravel())
         if not fields["req"]:
             return {k: np.zeros(0) for k in (*fields, "cost")}
         cand = {k: np.concatenate(v) for k, v in fields.items()}

@@ -30,7 +30,7 @@ from .labels import LabelLayout, _legend_mode, item_geometry, layout_labels
 from .legend import NOTE_RGB, PANEL_ALPHA, PANEL_RGB, TEXT_RGB
 from ._maskpaint import MaskJob, MaskPainter, run_overlay
 from .projection import DEFAULT_FOV_DEG
-from .text import layout_text, text_alpha
+from .text import layout_text, paint_text
 
 __all__ = ["Style", "resolve_style", "draw", "check_aspect", "picture_size", "clear_label_caches"]
 
@@ -223,8 +223,10 @@ def _label_ops(layout: LabelLayout, st: Style) -> tuple[list[tuple], list[tuple]
     if layout.legend_box is not None:
         ops = outside if layout.legend_outside else inside
         x0, y0, x1, y1 = layout.legend_box
-        alpha = 255 if layout.legend_outside else int(round(PANEL_ALPHA * 255))
-        ops.append(("paste", PANEL_RGB, layout.legend_box, Image.new("L", (x1 - x0, y1 - y0), alpha)))
+        if layout.legend_outside:
+            ops.append(("fill", PANEL_RGB, layout.legend_box))
+        else:
+            ops.append(("shade", _shade_lut(PANEL_RGB, int(round(PANEL_ALPHA * 255))), layout.legend_box))
         for text, box, size, ascent in layout.notes:
             ops.extend(_text_ops((text,), size, ascent, 0, box[0], box[1], NOTE_RGB, st))
     for p in layout.placements:
@@ -280,6 +282,12 @@ def _chip_op(p, st: Style) -> tuple:
     return ("chip", coverage, _gradient(color, text_color_for(color)), (x0, y0), emoji)
 
 
+@lru_cache(maxsize=16)
+def _shade_lut(color: tuple[int, int, int], alpha: int) -> list[int]:
+    """An RGB ``point`` table laying ``color`` at opacity ``alpha`` (0..255) over any pixel, rounded as Pillow blends."""
+    return [(v * (255 - alpha) + c * alpha + 127) // 255 for c in color for v in range(256)]
+
+
 @lru_cache(maxsize=256)
 def _gradient(background: tuple[int, int, int], ink: tuple[int, int, int]) -> bytes:
     """A 256-entry RGB palette from ``background`` (0) to ``ink`` (255), rounded as Pillow blends."""
@@ -297,20 +305,8 @@ def _chip_coverage(lines, size: int, ascent: int, line_h: int, text_x: int, text
     emoji = []
     for k, line in enumerate(lines):
         lay = layout_text(line, size, font, lang)
-        alpha, tiles = text_alpha(lay)
-        top = text_y + k * line_h + ascent - lay.ascent
-        _blit_max(canvas, alpha, text_x, top)
-        emoji.extend((tile, text_x + x, top + y) for tile, x, y in tiles)
+        emoji.extend(paint_text(canvas, lay, text_x, text_y + k * line_h + ascent - lay.ascent))
     return Image.fromarray(canvas), tuple(emoji)
-
-
-def _blit_max(canvas: np.ndarray, alpha: np.ndarray, x: int, y: int) -> None:
-    """``canvas = max(canvas, alpha)`` with ``alpha``'s top-left at ``(x, y)``, clipped to the canvas."""
-    h, w = alpha.shape
-    x0, y0, x1, y1 = max(x, 0), max(y, 0), min(x + w, canvas.shape[1]), min(y + h, canvas.shape[0])
-    if x1 > x0 and y1 > y0:
-        region = canvas[y0:y1, x0:x1]
-        np.maximum(region, alpha[y0 - y : y1 - y, x0 - x : x1 - x], out=region)
 
 
 @lru_cache(maxsize=1024)
@@ -323,14 +319,8 @@ def _lines_alpha(lines: tuple[str, ...], size: int, ascent: int, line_h: int, fo
     canvas = np.zeros((line_h * len(lays), width), dtype=np.uint8)
     emoji = []
     for k, lay in enumerate(lays):
-        alpha, tiles = text_alpha(lay)
-        top = k * line_h + ascent - lay.ascent
-        h = min(alpha.shape[0], canvas.shape[0] - top)
-        if h > 0 and top >= 0:
-            region = canvas[top : top + h, : alpha.shape[1]]
-            np.maximum(region, alpha[:h, : region.shape[1]], out=region)
-        emoji.extend((tile, x, top + y) for tile, x, y in tiles)
-    return Image.fromarray(canvas, "L"), tuple(emoji)
+        emoji.extend(paint_text(canvas, lay, 0, k * line_h + ascent - lay.ascent))
+    return Image.fromarray(canvas), tuple(emoji)
 
 
 def clear_label_caches() -> None:

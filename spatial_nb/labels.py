@@ -222,6 +222,7 @@ class _Planner:
         gap = max(2, round(st.font_size * 0.15))
         self.solver = Solver(self.width, self.height, Obstacles(rects, [g.kind for g in self.geo]), st.font_size, gap)
         self.area = np.nan_to_num((rects[:, 2] - rects[:, 0]) * (rects[:, 3] - rects[:, 1]), nan=0.0)
+        self._wraps: dict[str, bool] = {}  # text -> whether its chip may wrap (then its variants depend on the object's width)
 
     def _order(self, reqs: Sequence[Request]) -> list[int]:
         return sorted(range(len(reqs)), key=lambda r: (self.area[reqs[r].item], reqs[r].item))
@@ -251,9 +252,13 @@ class _Planner:
 
     def _chip_key(self, i: int):
         """What an item's chip variants depend on: its text, and its width when the text may wrap."""
-        text, st = self.texts[i], self.st
-        natural = layout_text(text, st.font_size, st.font, st.lang).width
-        if natural > min(self.width - 2 * chip_padding(st.font_size)[0], 10 * st.font_size):
+        text = self.texts[i]
+        wraps = self._wraps.get(text)
+        if wraps is None:
+            st = self.st
+            natural = layout_text(text, st.font_size, st.font, st.lang).width
+            wraps = self._wraps[text] = natural > min(self.width - 2 * chip_padding(st.font_size)[0], 10 * st.font_size)
+        if wraps:
             rect = self.geo[i].rect
             return (text, rect[2] - rect[0])
         return text
@@ -342,9 +347,8 @@ class _Planner:
             out.extend(legend.placements)
             notes = legend.notes
         missing = set()
-        for p in out:
-            for line in p.lines:
-                missing.update(layout_text(line, p.font_size, st.font, st.lang).missing)
+        for line, size in {(line, p.font_size) for p in out for line in p.lines}:
+            missing.update(layout_text(line, size, st.font, st.lang).missing)
         width = legend.canvas[0] if legend is not None and legend.outside else self.width
         height = legend.canvas[1] if legend is not None and legend.outside else self.height
         return LabelLayout(

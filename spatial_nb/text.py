@@ -21,7 +21,7 @@ from PIL import Image, ImageDraw, ImageFont
 
 from .fonts import EMOJI_BITMAP_SIZE, Face, latin_font_path, load_font, split_runs, warn_missing
 
-__all__ = ["TextLayout", "layout_text", "measure_text", "render_text", "text_alpha", "wrap_text", "normalize_label"]
+__all__ = ["TextLayout", "layout_text", "measure_text", "render_text", "text_alpha", "paint_text", "wrap_text", "normalize_label"]
 
 _GLYPHS, _SHAPED, _EMOJI, _BUILTIN = "glyphs", "shaped", "emoji", "builtin"
 #: Closing punctuation that must not start a line (CJK line breaking, simplified).
@@ -121,7 +121,7 @@ class _GlyphCache:
         if entry is None:
             core, (left, top) = self.font.getmask2(ch, "L", anchor="ls")
             if core.size[0] and core.size[1]:
-                alpha = np.asarray(Image.new("L", (1, 1))._new(core))
+                alpha = _core_array(core)
                 entry = (alpha if alpha.any() else None, left, top)
             else:
                 entry = (None, left, top)
@@ -212,6 +212,8 @@ def _is_cjk(ch: str) -> bool:
 
 def _break_units(text: str) -> list[tuple[str, bool]]:
     """Pieces between break opportunities: ``(piece, space_before)``; CJK breaks between characters."""
+    if text.isascii():  # no CJK: the words
+        return [(word, n > 0) for n, word in enumerate(text.split(" ")) if word]
     units: list[tuple[str, bool]] = []
     for n, word in enumerate(text.split(" ")):
         if not word:
@@ -240,16 +242,28 @@ def _hard_break(piece: str, max_width: float, size: int, font, lang) -> list[str
     return out + ([current] if current else [])
 
 
+def _piece_width(text: str, size: int, font: str | None, lang: str | None):
+    """A function giving ``layout_text(piece, ...).width`` for pieces of ``text``: straight from the
+    glyph advances when ``text`` is printable ASCII in the default font (one run, one face)."""
+    if font is None and text.isascii() and text.isprintable():
+        latin = latin_font_path()
+        if latin:
+            cache = _glyph_cache(Face(latin), size)
+            return lambda piece: int(round(cache.width(piece)))
+    return lambda piece: layout_text(piece, size, font, lang).width
+
+
 @lru_cache(maxsize=4096)
 def _wrap_cached(text: str, size: int, max_width: int, font: str | None, lang: str | None) -> tuple[str, ...]:
     if layout_text(text, size, font, lang).width <= max_width:
         return (text,)
     # Widths add up (glyph advances, no kerning): measure each piece once, then fill lines greedily.
-    space = layout_text(" ", size, font, lang).width
+    width_of = _piece_width(text, size, font, lang)
+    space = width_of(" ")
     lines: list[str] = []
     current, current_w = "", 0
     for piece, has_space in _break_units(text):
-        piece_w = layout_text(piece, size, font, lang).width
+        piece_w = width_of(piece)
         gap = space if has_space and current else 0
         if current and current_w + gap + piece_w > max_width:
             lines.append(current)
@@ -284,39 +298,84 @@ def wrap_text(
 # -- rendering -------------------------------------------------------------------------------
 
 
-def _blit(canvas: np.ndarray, alpha: np.ndarray, x: int, y: int) -> None:
-    """``canvas = max(canvas, alpha)`` at ``(x, y)``, clipped to the canvas."""
+def _core_array(core) -> np.ndarray:
+    """A Pillow "L" core image (what ``getmask2`` returns) as a ``(height, width)`` uint8 array."""
+    width, height = core.size
+    return np.frombuffer(Image.new("L", (1, 1))._new(core).tobytes(), dtype=np.uint8).reshape(height, width)
+
+
+def _blit(canvas: np.ndarray, alpha: np.ndarray, x: int, y: int, clip: tuple[int, int, int, int] | None = None) -> None:
+    """``canvas = max(canvas, alpha)`` at ``(x, y)``, clipped to the canvas (and to ``clip``, ``(x0, y0, x1, y1)``)."""
     h, w = alpha.shape
     ch, cw = canvas.shape
     x0, y0, x1, y1 = max(x, 0), max(y, 0), min(x + w, cw), min(y + h, ch)
+    if clip is not None:
+        x0, y0, x1, y1 = max(x0, clip[0]), max(y0, clip[1]), min(x1, clip[2]), min(y1, clip[3])
     if x1 <= x0 or y1 <= y0:
         return
     region = canvas[y0:y1, x0:x1]
     np.maximum(region, alpha[y0 - y : y1 - y, x0 - x : x1 - x], out=region)
 
 
-@lru_cache(maxsize=4096)
-def _word_alpha(cache: _GlyphCache, word: str) -> tuple[np.ndarray, int, int]:
-    """A word composed from cached glyphs: ``(alpha, left, top)`` relative to its pen start on the baseline."""
+def _paint_glyphs(canvas: np.ndarray, run: _Run, size: int, x: int, baseline: int, line_clip: tuple) -> None:
+    """Compose a glyph run from cached glyph bitmaps straight into ``canvas`` (pen at ``x`` on ``baseline``).
+
+    Glyphs go at whole pixels: each word starts at its rounded pen position, each glyph at the
+    rounded sum of the advances before it in the word; a glyph is clipped to a margin of half
+    the font size around its word and to the line's box.
+    """
+    cache = _glyph_cache(run.face, size)
     margin = cache.font.size // 2 + 1
-    height = cache.ascent + cache.descent + 2 * margin
-    canvas = np.zeros((height, int(cache.width(word)) + 2 * margin + 1), dtype=np.uint8)
-    baseline = cache.ascent + margin
-    x = float(margin)
+    word_top, word_bottom = baseline - cache.ascent - margin, baseline + cache.descent + margin
     bitmap, advance, maximum = cache.bitmap, cache.advance, np.maximum
-    for ch in word:
-        alpha, left, top = bitmap(ch)
-        if alpha is not None:
-            gx, gy = int(x + 0.5) + left, baseline + top
-            if gx >= 0 and gy >= 0:  # inside the margins: no clipping needed
-                region = canvas[gy : gy + alpha.shape[0], gx : gx + alpha.shape[1]]
-                if region.shape == alpha.shape:
+    pen = run.x
+    lx0, ly0, lx1, ly1 = line_clip
+    ly0, ly1 = max(ly0, word_top, 0), min(ly1, word_bottom, canvas.shape[0])
+    lx0, lx1 = max(lx0, 0), min(lx1, canvas.shape[1])
+    for n, word in enumerate(run.text.split(" ")):
+        if n:
+            pen += advance(" ")
+        if not word:
+            continue
+        start = x + int(round(pen))
+        cx0, cx1 = max(lx0, start - margin), min(lx1, start - margin + int(cache.width(word)) + 2 * margin + 1)
+        offset = 0.0
+        for ch in word:
+            alpha, left, top = bitmap(ch)
+            if alpha is not None:
+                gx, gy = start + int(offset + 0.5) + left, baseline + top
+                h, w = alpha.shape
+                if gx >= cx0 and gy >= ly0 and gx + w <= cx1 and gy + h <= ly1:  # inside every clip: the common case
+                    region = canvas[gy : gy + h, gx : gx + w]
                     maximum(region, alpha, out=region)
-                    x += advance(ch)
-                    continue
-            _blit(canvas, alpha, gx, gy)
-        x += advance(ch)
-    return canvas, -margin, -baseline
+                else:
+                    _blit(canvas, alpha, gx, gy, (cx0, ly0, cx1, ly1))
+            offset += advance(ch)
+        pen += offset
+
+
+def paint_text(canvas: np.ndarray, layout: TextLayout, x: int, y: int) -> list[tuple[Image.Image, int, int]]:
+    """Draw ``layout``'s coverage into the uint8 ``canvas`` (max), the line's box at ``(x, y)``.
+
+    Nothing is drawn outside the line's box (``layout.width`` x ``layout.height``) or the
+    canvas. Colour emoji are not drawn: they come back as ``(rgba_tile, x, y)`` in canvas pixels.
+    """
+    width, height = max(1, layout.width), max(1, layout.height)
+    line_clip = (x, y, x + width, y + height)
+    baseline = y + layout.ascent
+    emoji: list[tuple[Image.Image, int, int]] = []
+    for run in layout.runs:
+        if run.kind == _GLYPHS:
+            _paint_glyphs(canvas, run, layout.size, x, baseline, line_clip)
+        elif run.kind == _EMOJI:
+            tile = _emoji_tile(run.text, run.face, layout.size)
+            emoji.append((tile, x + int(round(run.x)), y + max(0, int(round(layout.ascent - run.ascent)))))
+        else:
+            font = load_font(run.face, layout.size) if run.kind == _SHAPED else ImageFont.load_default()
+            core, (left, top) = font.getmask2(run.text, "L", anchor="ls")
+            if core.size[0] and core.size[1]:
+                _blit(canvas, _core_array(core), x + int(round(run.x)) + left, baseline + top, line_clip)
+    return emoji
 
 
 def _emoji_tile(text: str, face: Face, size: int) -> Image.Image:
@@ -336,33 +395,8 @@ def text_alpha(layout: TextLayout) -> tuple[np.ndarray, tuple[tuple[Image.Image,
     The array is shared by a cache: do not modify it. Emoji come as ``(rgba_tile, x, y)``
     to paste over the text (they keep their own colours).
     """
-    width, height = max(1, layout.width), max(1, layout.height)
-    canvas = np.zeros((height, width), dtype=np.uint8)
-    baseline = layout.ascent
-    emoji: list[tuple[Image.Image, int, int]] = []
-    for run in layout.runs:
-        if run.kind == _GLYPHS:
-            cache = _glyph_cache(run.face, layout.size)
-            x = run.x
-            for n, word in enumerate(run.text.split(" ")):
-                if n:
-                    x += cache.advance(" ")
-                if word:
-                    alpha, left, top = _word_alpha(cache, word)
-                    _blit(canvas, alpha, int(round(x)) + left, baseline + top)
-                    x += cache.width(word)
-        elif run.kind == _SHAPED:
-            core, (left, top) = load_font(run.face, layout.size).getmask2(run.text, "L", anchor="ls")
-            if core.size[0] and core.size[1]:
-                _blit(canvas, np.asarray(Image.new("L", (1, 1))._new(core)), int(round(run.x)) + left, baseline + top)
-        elif run.kind == _EMOJI:
-            tile = _emoji_tile(run.text, run.face, layout.size)
-            emoji.append((tile, int(round(run.x)), max(0, int(round(baseline - run.ascent)))))
-        else:
-            core, (left, top) = ImageFont.load_default().getmask2(run.text, "L", anchor="ls")
-            if core.size[0] and core.size[1]:
-                _blit(canvas, np.asarray(Image.new("L", (1, 1))._new(core)), int(round(run.x)) + left, baseline + top)
-    return canvas, tuple(emoji)
+    canvas = np.zeros((max(1, layout.height), max(1, layout.width)), dtype=np.uint8)
+    return canvas, tuple(paint_text(canvas, layout, 0, 0))
 
 
 @lru_cache(maxsize=512)
@@ -403,5 +437,5 @@ def render_text(
 
 def clear_caches() -> None:
     """Forget every measured and rendered label (benchmarks use it to time a first draw)."""
-    for fn in (_layout_cached, _wrap_cached, _render_cached, text_alpha, _split_cached, _word_alpha, _glyph_cache):
+    for fn in (_layout_cached, _wrap_cached, _render_cached, text_alpha, _split_cached, _glyph_cache):
         fn.cache_clear()
