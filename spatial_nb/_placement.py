@@ -177,8 +177,11 @@ class Solver:
             positions = _positions(kind, x0, y0, x1, y1, w, h, self.gap)
             # Candidates in the order (position rank, variant, member): arrays of shape (ranks, nvar, members).
             shape = (len(positions), nvar, len(members))
-            fields["x"].append(np.stack([np.broadcast_to(px, w.shape).T for px, _ in positions]).ravel())
-            fields["y"].append(np.stack([np.broadcast_to(py, w.shape).T for _, py in positions]).ravel())
+            xs, ys = np.empty((len(positions), len(members), nvar)), np.empty((len(positions), len(members), nvar))
+            for rank, (px, py) in enumerate(positions):
+                xs[rank], ys[rank] = px, py
+            fields["x"].append(xs.transpose(0, 2, 1).ravel())
+            fields["y"].append(ys.transpose(0, 2, 1).ravel())
             fields["req"].append(np.broadcast_to(np.array(members)[None, None, :], shape).ravel())
             fields["item"].append(np.broadcast_to(items[None, None, :], shape).ravel())
             fields["variant"].append(np.broadcast_to(np.arange(nvar)[None, :, None], shape).ravel())

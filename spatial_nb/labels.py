@@ -25,7 +25,7 @@ from ._placement import W_EXTRA_LINE, W_WIDE, Obstacles, Request, Solver
 from .geometry import box_to_pixels, point_to_pixels
 from .legend import LegendGroup, legend_layout, legend_spot
 from .projection import NEAR_PLANE, box3d_segments, project_points
-from .text import layout_text, normalize_label, wrap_text
+from .text import layout_text, line_metrics, normalize_label, wrap_text
 
 __all__ = ["Placement", "LabelLayout", "ItemGeometry", "item_geometry", "layout_labels", "label_boxes", "chip_padding"]
 
@@ -153,11 +153,11 @@ def _chip(lines: Sequence[str], size: int, st: Any) -> tuple[int, int, int, int]
 
 @lru_cache(maxsize=4096)
 def _chip_cached(lines: tuple[str, ...], size: int, font, lang) -> tuple[int, int, int, int]:
-    lays = [layout_text(line, size, font, lang) for line in lines]
-    ascent = max(lay.ascent for lay in lays)
-    line_h = ascent + max(lay.descent for lay in lays)
+    metrics = [line_metrics(line, size, font, lang) for line in lines]
+    ascent = max(m[1] for m in metrics)
+    line_h = ascent + max(m[2] for m in metrics)
     pad_x, pad_y = chip_padding(size)
-    return max(lay.width for lay in lays) + 2 * pad_x, line_h * len(lays) + pad_y, ascent, line_h
+    return max(m[0] for m in metrics) + 2 * pad_x, line_h * len(metrics) + pad_y, ascent, line_h
 
 
 def _variants(text: str, rect, st: Any, width: int, height: int) -> list[tuple[tuple[str, ...], float]]:

@@ -242,6 +242,18 @@ def _hard_break(piece: str, max_width: float, size: int, font, lang) -> list[str
     return out + ([current] if current else [])
 
 
+def line_metrics(text: str, size: int, font: str | None = None, lang: str | None = None) -> tuple[int, int, int]:
+    """``(width, ascent, descent)`` of ``layout_text(text, size, font, lang)``, without building the
+    layout for printable ASCII in the default font (measuring wrapping choices that are never drawn)."""
+    if font is None and text.isascii() and text.isprintable():
+        latin = latin_font_path()
+        if latin:
+            cache = _glyph_cache(Face(latin), max(1, int(round(size))))
+            return int(round(cache.width(text))), cache.ascent, cache.descent
+    lay = layout_text(text, size, font, lang)
+    return lay.width, lay.ascent, lay.descent
+
+
 def _piece_width(text: str, size: int, font: str | None, lang: str | None):
     """A function giving ``layout_text(piece, ...).width`` for pieces of ``text``: straight from the
     glyph advances when ``text`` is printable ASCII in the default font (one run, one face)."""
