@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 
 from ._placement import W_EXTRA_LINE, W_WIDE, Obstacles, Request, Solver
-from .geometry import box_to_pixels, point_to_pixels
+from .geometry import point_to_pixels
 from .legend import LegendGroup, legend_layout, legend_spot
 from .projection import NEAR_PLANE, box3d_segments, project_points
 from .text import layout_text, line_metrics, normalize_label, wrap_text
@@ -128,10 +128,18 @@ def _box3d(item: Any, st: Any, width: int, height: int) -> ItemGeometry:
 
 def item_geometry(items: Sequence[Any], st: Any, width: int, height: int) -> list[ItemGeometry]:
     """Pixel geometry of every item (``st`` is a resolved ``Style``)."""
+    items = list(items)
+    # Every box at once: the same numbers as ``box_to_pixels`` (round half to even, clipped to the frame).
+    boxed = [k for k, item in enumerate(items) if item.box is not None]
+    pixels: dict[int, tuple[int, int, int, int]] = {}
+    if boxed:
+        arr = np.array([items[k].box for k in boxed], dtype=np.float64).reshape(-1, 4) * (width, height, width, height)
+        arr = np.clip(np.round(arr), 0, (width, height, width, height)).astype(np.int64)
+        pixels = dict(zip(boxed, map(tuple, arr.tolist()), strict=True))
     out = []
-    for item in items:
+    for k, item in enumerate(items):
         if item.box is not None:
-            xyxy = box_to_pixels(item.box, width, height)
+            xyxy = pixels[k]
             x0, y0, x1, y1 = xyxy
             rect = (float(x0), float(y0), float(max(x1, x0 + 1)), float(max(y1, y0 + 1)))
             out.append(ItemGeometry("mask" if item.mask is not None else "box", rect, xyxy))
@@ -225,7 +233,9 @@ class _Planner:
         self._wraps: dict[str, bool] = {}  # text -> whether its chip may wrap (then its variants depend on the object's width)
 
     def _order(self, reqs: Sequence[Request]) -> list[int]:
-        return sorted(range(len(reqs)), key=lambda r: (self.area[reqs[r].item], reqs[r].item))
+        """Smaller objects first (their chips have fewer good places), then item order."""
+        items = np.array([req.item for req in reqs], dtype=np.int64)
+        return np.lexsort((items, self.area[items])).tolist() if len(items) else []
 
     def _requests(self, indices, variants_of, key_of=None) -> tuple[list[Request], dict[int, list]]:
         """Chip requests of ``indices``; items with the same ``key_of(i)`` share one measured set of variants."""

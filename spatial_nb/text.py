@@ -313,7 +313,7 @@ def wrap_text(
 def _core_array(core) -> np.ndarray:
     """A Pillow "L" core image (what ``getmask2`` returns) as a ``(height, width)`` uint8 array."""
     width, height = core.size
-    return np.frombuffer(Image.new("L", (1, 1))._new(core).tobytes(), dtype=np.uint8).reshape(height, width)
+    return np.frombuffer(Image.Image()._new(core).tobytes(), dtype=np.uint8).reshape(height, width)
 
 
 def _blit(canvas: np.ndarray, alpha: np.ndarray, x: int, y: int, clip: tuple[int, int, int, int] | None = None) -> None:
