@@ -21,7 +21,7 @@ from PIL import Image, ImageDraw, ImageFont
 
 from .fonts import EMOJI_BITMAP_SIZE, Face, latin_font_path, load_font, split_runs, warn_missing
 
-__all__ = ["TextLayout", "layout_text", "measure_text", "render_text", "text_alpha", "paint_text", "wrap_text", "normalize_label"]
+__all__ = ["TextLayout", "layout_text", "measure_text", "render_text", "text_alpha", "paint_text", "simple_line_alpha", "wrap_text", "normalize_label"]
 
 _GLYPHS, _SHAPED, _EMOJI, _BUILTIN = "glyphs", "shaped", "emoji", "builtin"
 #: Closing punctuation that must not start a line (CJK line breaking, simplified).
@@ -425,6 +425,22 @@ def _line_alpha(cache: _GlyphCache, text: str) -> np.ndarray | None:
                     _blit(line, alpha, pen + dx, dy, clip)
                 pen += int(advances[ch])
     return line
+
+
+def simple_line_alpha(text: str, size: int, font: str | None = None, lang: str | None = None) -> tuple[np.ndarray, int] | None:
+    """``(coverage, ascent)`` of a printable-ASCII line in the default font, straight from the glyph
+    cache (what ``paint_text(layout_text(text, size))`` draws in the line's box), or None for any
+    other line. Shared by a cache: do not modify the array."""
+    if font is not None or not text.isascii() or not text.isprintable():
+        return None
+    latin = latin_font_path()
+    if not latin:
+        return None
+    cache = _glyph_cache(Face(latin), max(1, int(round(size))))
+    line = _line_alpha(cache, text)
+    if line is None or not line.shape[1]:
+        return None
+    return line, cache.ascent
 
 
 def paint_text(canvas: np.ndarray, layout: TextLayout, x: int, y: int) -> list[tuple[Image.Image, int, int]]:
