@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 
 from ._placement import W_EXTRA_LINE, W_WIDE, Obstacles, Request, Solver
+from .fonts import latin_font_path
 from .geometry import point_to_pixels
 from .legend import LegendGroup, legend_layout, legend_spot
 from .projection import NEAR_PLANE, box3d_segments, project_points
@@ -173,7 +174,7 @@ def _variants(text: str, rect, st: Any, width: int, height: int) -> list[tuple[t
     fs = st.font_size
     pad_x, _ = chip_padding(fs)
     max_text = width - 2 * pad_x
-    natural = layout_text(text, fs, st.font, st.lang).width
+    natural = line_metrics(text, fs, st.font, st.lang)[0]
     choices: list[tuple[str, ...]] = []
     if natural <= max_text:
         choices.append((text,))
@@ -266,7 +267,7 @@ class _Planner:
         wraps = self._wraps.get(text)
         if wraps is None:
             st = self.st
-            natural = layout_text(text, st.font_size, st.font, st.lang).width
+            natural = line_metrics(text, st.font_size, st.font, st.lang)[0]
             wraps = self._wraps[text] = natural > min(self.width - 2 * chip_padding(st.font_size)[0], 10 * st.font_size)
         if wraps:
             rect = self.geo[i].rect
@@ -357,7 +358,10 @@ class _Planner:
             out.extend(legend.placements)
             notes = legend.notes
         missing = set()
+        latin = st.font is None and latin_font_path() is not None
         for line, size in {(line, p.font_size) for p in out for line in p.lines}:
+            if latin and line.isascii() and line.isprintable():
+                continue  # the default Latin font (DejaVu Sans) draws every printable ASCII character
             missing.update(layout_text(line, size, st.font, st.lang).missing)
         width = legend.canvas[0] if legend is not None and legend.outside else self.width
         height = legend.canvas[1] if legend is not None and legend.outside else self.height
