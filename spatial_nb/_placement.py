@@ -115,6 +115,11 @@ class Solver:
         # Occupancy on cells of at most 1/8 of the font size, rounded outwards: exact enough, and cheap.
         self.occ_cell = max(1, self.font_size // 8)
         self.occupied = np.zeros((-(-self.height // self.occ_cell), -(-self.width // self.occ_cell)), dtype=np.int16)
+        dots = [k for k, kind in enumerate(self.kinds) if kind == "point"]
+        self._dots = [
+            (int(np.floor(x0)), int(np.floor(y0)), int(np.ceil(x1)), int(np.ceil(y1)))
+            for x0, y0, x1, y1 in self.rects[dots].tolist() if not np.isnan((x0, y0, x1, y1)).any()
+        ]
         self.reset()
         self._build_maps()
 
@@ -245,11 +250,9 @@ class Solver:
 
     def reset(self) -> None:
         """Forget every placed chip; point dots stay blocked (no chip may hide a dot)."""
-        self.occupied[:] = 0
-        for rect, kind in zip(self.rects, self.kinds, strict=True):
-            if kind == "point" and not np.isnan(rect).any():
-                x0, y0, x1, y1 = rect
-                self.mark((int(np.floor(x0)), int(np.floor(y0)), int(np.ceil(x1)), int(np.ceil(y1))))
+        self.occupied.fill(0)
+        for box in self._dots:
+            self.mark(box)
 
     def mark(self, box, count: int = 1) -> None:
         """Mark ``box`` as taken (``count=-1`` releases it again)."""

@@ -411,7 +411,7 @@ def _line_alpha(cache: _GlyphCache, text: str) -> np.ndarray | None:
             return None
         cells.append(cell)
     height = cache.ascent + cache.descent
-    line = np.hstack([cell[0] for cell in cells]) if cells else np.zeros((height, 0), dtype=np.uint8)
+    line = np.concatenate([cell[0] for cell in cells], axis=1) if cells else np.zeros((height, 0), dtype=np.uint8)
     if any(cell[1] for cell in cells):
         width, margin, advances = line.shape[1], cache.font.size // 2 + 1, cache.advances
         pen = 0
