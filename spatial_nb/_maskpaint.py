@@ -178,13 +178,26 @@ def run_overlay(out: Image.Image, ops: Sequence[tuple]) -> None:
     ``(rgba, dx, dy)`` emoji tiles go over it.
     """
     pen = None
+    # Chips showing the same text in the same colours (a crowded picture) share one RGB tile.
+    seen: dict[tuple, int] = {}
+    for op in ops:
+        if op[0] == "chip":
+            key = (id(op[1]), op[2])
+            seen[key] = seen.get(key, 0) + 1
+    tiles: dict[tuple, Image.Image] = {}
     for op in ops:
         kind = op[0]
         if kind == "chip":
             _, coverage, palette, xy, emoji = op
-            with _CHIP_LOCK:
-                coverage.putpalette(palette)
-                out.paste(coverage, xy)
+            key = (id(coverage), palette)
+            tile = tiles.get(key)
+            if tile is None:
+                with _CHIP_LOCK:
+                    coverage.putpalette(palette)
+                    tile = coverage.convert("RGB")
+                if seen[key] > 1:
+                    tiles[key] = tile
+            out.paste(tile, xy)
             for image, dx, dy in emoji:
                 out.paste(image, (xy[0] + dx, xy[1] + dy), image)
         elif kind == "shade":  # a translucent colour over a box: one table lookup per channel, no blend

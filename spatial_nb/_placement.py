@@ -112,8 +112,9 @@ class Solver:
         self.cell = max(2, self.font_size // 3, -(-max(self.width, self.height) // 96))
         self.grid_w = -(-self.width // self.cell)
         self.grid_h = -(-self.height // self.cell)
-        # Occupancy on cells of at most 1/8 of the font size, rounded outwards: exact enough, and cheap.
-        self.occ_cell = max(1, self.font_size // 8)
+        # Occupancy on cells of at most 1/8 of the font size (and at most ~1024 a side: a small font on
+        # a big picture), rounded outwards: exact enough, and cheap.
+        self.occ_cell = max(1, self.font_size // 8, -(-max(self.width, self.height) // 1024))
         self.occupied = np.zeros((-(-self.height // self.occ_cell), -(-self.width // self.occ_cell)), dtype=np.int16)
         dots = [k for k, kind in enumerate(self.kinds) if kind == "point"]
         self._dots = [
