@@ -170,8 +170,8 @@ _CHIP_LOCK = threading.Lock()
 
 def run_overlay(out: Image.Image, ops: Sequence[tuple]) -> None:
     """Run overlay ops in order: ``fill`` a box with a colour, paste a ``tile``, ``paste`` a colour or
-    an image through a mask, paint a ``chip``, ``shade`` a box (``("shade", rgb_point_table, box)``)
-    or draw with a ``pen``.
+    an image through a mask, paint a ``chip``, ``shade`` a box (``("shade", rgb_point_table, box)``),
+    outline a ``rect`` (``("rect", inclusive_xyxy, colour, width)``) or draw with a ``pen``.
 
     A chip op is ``("chip", coverage, palette, (x, y), emoji)``: the "L"/"P" coverage image is
     given the 768-byte ``palette`` and pasted (Pillow converts it to RGB), then the
@@ -203,6 +203,9 @@ def run_overlay(out: Image.Image, ops: Sequence[tuple]) -> None:
         elif kind == "shade":  # a translucent colour over a box: one table lookup per channel, no blend
             box = op[2]
             out.paste(out.crop(box).point(op[1]), box)
+        elif kind == "rect":  # ("rect", inclusive xyxy, colour, width): an outline growing inwards
+            pen = pen or ImageDraw.Draw(out)
+            pen.rectangle(op[1], outline=op[2], width=op[3])
         elif kind == "pen":
             pen = pen or ImageDraw.Draw(out)
             op[1](pen)

@@ -17,6 +17,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
+try:  # the C function behind np.count_nonzero, without its Python wrapper (the hot loop calls it ~10^4 times)
+    from numpy._core.multiarray import count_nonzero as _count_nonzero
+except ImportError:  # pragma: no cover - other numpy layouts
+    _count_nonzero = np.count_nonzero
+
 __all__ = ["Obstacles", "Request", "Solver"]
 
 #: Penalty weights (dimensionless; a whole hidden object costs about 1).
@@ -265,7 +270,7 @@ class Solver:
 
     def free(self, box) -> bool:
         cy0, cy1, cx0, cx1 = self._cell_box(box)
-        return not np.count_nonzero(self.occupied[cy0:cy1, cx0:cx1])
+        return not _count_nonzero(self.occupied[cy0:cy1, cx0:cx1])
 
     def place(self, requests: Sequence[Request], cand: dict[str, np.ndarray], order: Sequence[int]) -> dict[int, tuple]:
         """Greedy placement of the requests in ``order`` (positions in ``requests``).
@@ -289,7 +294,7 @@ class Solver:
         cells = _Cells(x0 // c, -(-x1 // c), y0 // c, -(-y1 // c), x0, y0, x1, y1, cand["variant"][sort])
         chosen: dict[int, tuple] = {}
         at: dict[int, int] = {}  # request -> position of its chosen candidate
-        occupied, count = self.occupied, np.count_nonzero
+        occupied, count = self.occupied, _count_nonzero
         cx0s, cx1s, cy0s, cy1s = cells.cx0, cells.cx1, cells.cy0, cells.cy1
         for rank, r in enumerate(order):
             for k in range(bounds[rank], bounds[rank + 1]):
@@ -314,7 +319,7 @@ class Solver:
     def _repair(self, r: int, options: range, chosen: dict, at: dict, cells: "_Cells", owner: np.ndarray, slots: list,
                 bounds: list, rank_of: np.ndarray) -> bool:
         """Place request ``r`` by moving exactly one chip that blocks one of its best candidates."""
-        occupied, count = self.occupied, np.count_nonzero
+        occupied, count = self.occupied, _count_nonzero
         for k in options[:6]:
             cy0, cy1, cx0, cx1 = cells.cy0[k], cells.cy1[k], cells.cx0[k], cells.cx1[k]
             ids = owner[cy0:cy1, cx0:cx1]
