@@ -30,7 +30,7 @@ from .labels import LabelLayout, _legend_mode, item_geometry, layout_labels
 from .legend import NOTE_RGB, PANEL_ALPHA, PANEL_RGB, TEXT_RGB
 from ._maskpaint import MaskJob, MaskPainter, run_overlay
 from .projection import DEFAULT_FOV_DEG
-from .text import _blit, layout_text, paint_text, simple_line_alpha
+from .text import layout_text, paint_simple_line, paint_text
 
 __all__ = ["Style", "resolve_style", "draw", "check_aspect", "picture_size", "clear_label_caches"]
 
@@ -310,11 +310,9 @@ def _chip_coverage(lines, size: int, ascent: int, line_h: int, text_x: int, text
     canvas = np.zeros((height, width), dtype=np.uint8)
     emoji = []
     for k, line in enumerate(lines):
-        simple = simple_line_alpha(line, size, font, lang)
-        if simple is not None:  # printable ASCII: no text layout needed
-            alpha, line_ascent = simple
-            _blit(canvas, alpha, text_x, text_y + k * line_h + ascent - line_ascent)
-            continue
+        # lines never share rows (baselines line_h apart, each line_h tall at most): each box is still blank
+        if paint_simple_line(canvas, line, size, font, text_x, text_y + k * line_h + ascent, fresh=True):
+            continue  # printable ASCII: drawn from the glyph cache, no text layout needed
         lay = layout_text(line, size, font, lang)
         emoji.extend(paint_text(canvas, lay, text_x, text_y + k * line_h + ascent - lay.ascent))
     return Image.fromarray(canvas), tuple(emoji)

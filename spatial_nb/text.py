@@ -21,7 +21,7 @@ from PIL import Image, ImageDraw, ImageFont
 
 from .fonts import EMOJI_BITMAP_SIZE, Face, latin_font_path, load_font, split_runs, warn_missing
 
-__all__ = ["TextLayout", "layout_text", "measure_text", "render_text", "text_alpha", "paint_text", "simple_line_alpha", "wrap_text", "normalize_label"]
+__all__ = ["TextLayout", "layout_text", "measure_text", "render_text", "text_alpha", "paint_text", "paint_simple_line", "wrap_text", "normalize_label"]
 
 _GLYPHS, _SHAPED, _EMOJI, _BUILTIN = "glyphs", "shaped", "emoji", "builtin"
 #: Closing punctuation that must not start a line (CJK line breaking, simplified).
@@ -396,24 +396,29 @@ def _paint_glyphs(canvas: np.ndarray, run: _Run, size: int, x: int, baseline: in
         pen += offset
 
 
-@lru_cache(maxsize=2048)
-def _line_alpha(cache: _GlyphCache, text: str) -> np.ndarray | None:
-    """Coverage of a one-run line whose glyph advances are whole pixels, in its line box, or None.
-
-    The glyphs' advance-wide blocks are laid side by side in one copy; ink reaching past a
-    glyph's advance (an "f" hook, a "j" tail) is then added with ``max``, clipped as
-    :func:`_paint_glyphs` clips it: the same pixels, several times faster than glyph by glyph.
-    """
+def _line_cells(cache: _GlyphCache, text: str) -> list | None:
+    """The glyph cells of a line, or None when some advance is not a whole number of pixels."""
     cells = []
     for ch in text:
         cell = cache.cell(ch)
         if cell is None:
             return None
         cells.append(cell)
-    height = cache.ascent + cache.descent
-    line = np.concatenate([cell[0] for cell in cells], axis=1) if cells else np.zeros((height, 0), dtype=np.uint8)
+    return cells
+
+
+def _compose_line(cache: _GlyphCache, text: str, cells: list, out: np.ndarray) -> None:
+    """Write a line's coverage into ``out`` (its line box: every pixel of it is written).
+
+    The glyphs' advance-wide blocks are laid side by side in one copy; ink reaching past a
+    glyph's advance (an "f" hook, a "j" tail) is then added with ``max``, clipped as
+    :func:`_paint_glyphs` clips it: the same pixels, several times faster than glyph by glyph.
+    """
+    if cells:
+        np.concatenate([cell[0] for cell in cells], axis=1, out=out)
     if any(cell[1] for cell in cells):
-        width, margin, advances = line.shape[1], cache.font.size // 2 + 1, cache.advances
+        height, width = out.shape
+        margin, advances = cache.font.size // 2 + 1, cache.advances
         pen = 0
         for n, word in enumerate(text.split(" ")):
             if n:
@@ -422,25 +427,50 @@ def _line_alpha(cache: _GlyphCache, text: str) -> np.ndarray | None:
             clip = (max(0, start - margin), 0, min(width, start + int(cache.width(word)) + margin + 1), height)
             for ch in word:
                 for alpha, dx, dy in cache.cells[ch][1]:
-                    _blit(line, alpha, pen + dx, dy, clip)
+                    _blit(out, alpha, pen + dx, dy, clip)
                 pen += int(advances[ch])
+
+
+@lru_cache(maxsize=2048)
+def _line_alpha(cache: _GlyphCache, text: str) -> np.ndarray | None:
+    """Coverage of a one-run line whose glyph advances are whole pixels, in its line box, or None."""
+    cells = _line_cells(cache, text)
+    if cells is None:
+        return None
+    line = np.empty((cache.ascent + cache.descent, sum(cell[0].shape[1] for cell in cells)), dtype=np.uint8)
+    _compose_line(cache, text, cells, line)
     return line
 
 
-def simple_line_alpha(text: str, size: int, font: str | None = None, lang: str | None = None) -> tuple[np.ndarray, int] | None:
-    """``(coverage, ascent)`` of a printable-ASCII line in the default font, straight from the glyph
-    cache (what ``paint_text(layout_text(text, size))`` draws in the line's box), or None for any
-    other line. Shared by a cache: do not modify the array."""
+def _simple_cache(text: str, size: int, font: str | None) -> _GlyphCache | None:
+    """The glyph cache that draws ``text`` alone: printable ASCII in the default font (one run, one face)."""
     if font is not None or not text.isascii() or not text.isprintable():
         return None
     latin = latin_font_path()
-    if not latin:
-        return None
-    cache = _glyph_cache(Face(latin), max(1, int(round(size))))
-    line = _line_alpha(cache, text)
-    if line is None or not line.shape[1]:
-        return None
-    return line, cache.ascent
+    return _glyph_cache(Face(latin), max(1, int(round(size)))) if latin else None
+
+
+def paint_simple_line(canvas: np.ndarray, text: str, size: int, font: str | None, x: int, baseline: int, *, fresh: bool = False) -> bool:
+    """Draw a printable-ASCII line in the default font into ``canvas`` (max), pen at ``x`` on ``baseline``,
+    straight from the glyph cache: what ``paint_text(canvas, layout_text(text, size), x, baseline - ascent)``
+    draws. ``fresh``: the caller knows the line's box is still all zeros (then the line is composed in
+    place, without a copy). Returns False (nothing drawn) for any other line."""
+    cache = _simple_cache(text, size, font)
+    if cache is None:
+        return False
+    cells = _line_cells(cache, text)
+    if cells is None:
+        return False
+    width = sum(cell[0].shape[1] for cell in cells)
+    if not width:
+        return False
+    top, height = baseline - cache.ascent, cache.ascent + cache.descent
+    if x >= 0 and top >= 0 and x + width <= canvas.shape[1] and top + height <= canvas.shape[0]:
+        if fresh:
+            _compose_line(cache, text, cells, canvas[top : top + height, x : x + width])
+            return True
+    _blit(canvas, _line_alpha(cache, text), x, top)
+    return True
 
 
 def paint_text(canvas: np.ndarray, layout: TextLayout, x: int, y: int) -> list[tuple[Image.Image, int, int]]:
