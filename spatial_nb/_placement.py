@@ -126,7 +126,8 @@ class Solver:
             (int(np.floor(x0)), int(np.floor(y0)), int(np.ceil(x1)), int(np.ceil(y1)))
             for x0, y0, x1, y1 in self.rects[dots].tolist() if not np.isnan((x0, y0, x1, y1)).any()
         ]
-        self.reset()
+        for box in self._dots:  # a new grid is empty: only the dots to block (what reset() leaves)
+            self.mark(box)
         self._build_maps()
 
     # -- static penalties ------------------------------------------------------------------

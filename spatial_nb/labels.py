@@ -287,8 +287,7 @@ class _Planner:
             chip_items, lambda i: _variants(self.texts[i], self.geo[i].rect, st, self.width, self.height), self._chip_key
         )
         unplaceable = {i for i in chip_items if i not in lines_of}  # too long for this picture even wrapped
-        cand = self.solver.candidates(reqs)
-        self.solver.reset()
+        cand = self.solver.candidates(reqs)  # the solver is new: its grid holds only the dots
         chosen = self._place(reqs, cand, set(lines_of))
         tagged = (set(lines_of) - set(chosen)) | unplaceable if self.mode else set()
         legend = None
