@@ -4,8 +4,10 @@
 ``legend="outside"``); coordinates follow the shared pixel rule (``round(fraction * size)``, half-open
 boxes). Labels come from the one layout of :mod:`spatial_nb.labels` (no chip overlaps another,
 long labels wrap, a crowded picture gets numbered tags and a legend). Speed comes from doing
-everything inside each item's box in Pillow's C code (see ``_maskpaint``) and from a glyph
-cache for text (see ``text``); the layout is computed while a worker thread prepares masks.
+everything inside each item's box in Pillow's C code (see ``_maskpaint``), from a glyph cache
+for text (see ``text``) and from painting each chip as one palette image (its text coverage, 256
+entries from chip colour to ink: no per-pixel blend); the layout is computed while a worker
+thread prepares masks.
 """
 
 from __future__ import annotations
@@ -24,13 +26,14 @@ from PIL import Image
 
 from .colors import item_colors, text_color_for
 from .fonts import warn_missing
-from .geometry import box_to_pixels, point_to_pixels
+from .geometry import point_to_pixels
 from .images import _orientation, load_image
 from .labels import LabelLayout, _legend_mode, item_geometry, layout_labels
 from .legend import NOTE_RGB, PANEL_ALPHA, PANEL_RGB, TEXT_RGB
 from ._maskpaint import MaskJob, MaskPainter, run_overlay
 from .projection import DEFAULT_FOV_DEG
-from .text import layout_text, paint_simple_line, paint_text
+from ._glyphs import paint_simple_line
+from .text import layout_text, paint_text
 
 __all__ = ["Style", "resolve_style", "draw", "check_aspect", "picture_size", "clear_label_caches"]
 

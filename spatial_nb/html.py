@@ -28,7 +28,7 @@ from .labels import ItemGeometry, Placement, chip_padding, item_geometry, layout
 from .legend import NOTE_RGB, PANEL_ALPHA, PANEL_RGB, TEXT_RGB
 from ._maskpaint import box_alpha
 from .text import layout_text, normalize_label, wrap_text
-from .webfonts import WebFonts, needs_embedding, web_fonts
+from .webfonts import WebFonts, web_fonts
 
 __all__ = ["to_html", "OverlayHTML"]
 
@@ -100,7 +100,7 @@ class _Text:
         return "".join(out)
 
     def _outlines(self, lay, x: float, baseline: float) -> str:
-        from .text import _glyph_cache
+        from ._glyphs import _glyph_cache
 
         out = []
         for run in lay.runs:
@@ -216,7 +216,7 @@ def to_html(image: Any, result: Any, *, max_side: int = DISPLAY_MAX_SIDE, **styl
         image: Any image input (path, bytes, PIL, ndarray); EXIF orientation is honoured.
         result: The :class:`~spatial_nb.result.Result` to show.
         max_side: Longest side of the inlined JPEG (the overlay keeps full-resolution
-            coordinates in its viewBox).
+            coordinates in its viewBox); masks are embedded at that scale too (their size on screen).
         **style: Drawing options (see ``spatial_nb.drawing.Style``); sizes are in image pixels.
 
     Returns:
