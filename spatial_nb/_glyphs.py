@@ -16,7 +16,7 @@ from PIL import Image, ImageFont
 
 from .fonts import Face, latin_font_path
 
-__all__ = ["paint_simple_line", "clear_glyph_caches"]
+__all__ = ["paint_simple_line", "latin_glyphs", "clear_glyph_caches"]
 
 
 class _GlyphCache:
@@ -36,12 +36,13 @@ class _GlyphCache:
         return adv
 
     def width(self, text: str) -> float:
-        adv = self.advances
-        total = 0.0
-        for ch in text:
-            a = adv.get(ch)
-            total += a if a is not None else self.advance(ch)
-        return total
+        """Sum of the advances (added left to right, as the glyphs are placed)."""
+        try:
+            return float(sum(map(self.advances.__getitem__, text)))
+        except KeyError:  # some glyph not measured yet
+            for ch in text:
+                self.advance(ch)
+            return float(sum(map(self.advances.__getitem__, text)))
 
     def cell(self, ch: str) -> tuple[np.ndarray, tuple] | None:
         """``(block, overflow)``: the glyph's ink inside its advance, as a line-high block, plus the
@@ -198,7 +199,7 @@ def _simple_cache(text: str, size: int, font: str | None) -> _GlyphCache | None:
     if font is not None or not text.isascii() or not text.isprintable():
         return None
     latin = latin_font_path()
-    return _glyph_cache(Face(latin), max(1, int(round(size)))) if latin else None
+    return latin_glyphs(max(1, int(round(size)))) if latin else None
 
 
 def paint_simple_line(canvas: np.ndarray, text: str, size: int, font: str | None, x: int, baseline: int, *, fresh: bool = False) -> bool:
@@ -224,7 +225,15 @@ def paint_simple_line(canvas: np.ndarray, text: str, size: int, font: str | None
     return True
 
 
+@lru_cache(maxsize=64)
+def latin_glyphs(size: int) -> _GlyphCache | None:
+    """The glyph cache of the default Latin font (DejaVu Sans) at ``size`` pixels, or None without it."""
+    latin = latin_font_path()
+    return _glyph_cache(Face(latin), size) if latin else None
+
+
 def clear_glyph_caches() -> None:
     """Forget every rasterised glyph and composed line (benchmarks time a first draw with it)."""
     _line_alpha.cache_clear()
+    latin_glyphs.cache_clear()
     _glyph_cache.cache_clear()

@@ -19,7 +19,7 @@ from functools import lru_cache
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
-from ._glyphs import _blit, _core_array, _glyph_cache, _line_alpha, _paint_glyphs, clear_glyph_caches
+from ._glyphs import _blit, _core_array, _glyph_cache, _line_alpha, _paint_glyphs, clear_glyph_caches, latin_glyphs
 from .fonts import EMOJI_BITMAP_SIZE, Face, latin_font_path, load_font, split_runs, warn_missing
 
 __all__ = ["TextLayout", "layout_text", "measure_text", "render_text", "text_alpha", "paint_text", "wrap_text", "normalize_label"]
@@ -205,9 +205,8 @@ def line_metrics(text: str, size: int, font: str | None = None, lang: str | None
     """``(width, ascent, descent)`` of ``layout_text(text, size, font, lang)``, without building the
     layout for printable ASCII in the default font (measuring wrapping choices that are never drawn)."""
     if font is None and text.isascii() and text.isprintable():
-        latin = latin_font_path()
-        if latin:
-            cache = _glyph_cache(Face(latin), max(1, int(round(size))))
+        cache = latin_glyphs(max(1, int(round(size))))
+        if cache is not None:
             return int(round(cache.width(text))), cache.ascent, cache.descent
     lay = layout_text(text, size, font, lang)
     return lay.width, lay.ascent, lay.descent
@@ -217,9 +216,8 @@ def _piece_width(text: str, size: int, font: str | None, lang: str | None):
     """A function giving ``layout_text(piece, ...).width`` for pieces of ``text``: straight from the
     glyph advances when ``text`` is printable ASCII in the default font (one run, one face)."""
     if font is None and text.isascii() and text.isprintable():
-        latin = latin_font_path()
-        if latin:
-            cache = _glyph_cache(Face(latin), size)
+        cache = latin_glyphs(size)
+        if cache is not None:
             return lambda piece: int(round(cache.width(piece)))
     return lambda piece: layout_text(piece, size, font, lang).width
 
