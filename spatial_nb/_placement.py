@@ -132,12 +132,10 @@ class Solver:
 
     # -- static penalties ------------------------------------------------------------------
     def _cells(self, rects: np.ndarray) -> tuple[np.ndarray, ...]:
-        c = self.cell
-        cx0 = np.clip(np.floor(rects[:, 0] / c), 0, self.grid_w).astype(np.int64)
-        cy0 = np.clip(np.floor(rects[:, 1] / c), 0, self.grid_h).astype(np.int64)
-        cx1 = np.clip(np.ceil(rects[:, 2] / c), 0, self.grid_w).astype(np.int64)
-        cy1 = np.clip(np.ceil(rects[:, 3] / c), 0, self.grid_h).astype(np.int64)
-        return cx0, cy0, np.maximum(cx1, cx0), np.maximum(cy1, cy0)
+        c, limit = self.cell, (self.grid_w, self.grid_h)
+        lo = np.clip(np.floor(rects[:, :2] / c), 0, limit).astype(np.int64)
+        hi = np.maximum(np.clip(np.ceil(rects[:, 2:] / c), 0, limit).astype(np.int64), lo)
+        return lo[:, 0], lo[:, 1], hi[:, 0], hi[:, 1]
 
     def _build_maps(self) -> None:
         n = len(self.rects)

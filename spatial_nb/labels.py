@@ -169,12 +169,16 @@ def _chip_cached(lines: tuple[str, ...], size: int, font, lang) -> tuple[int, in
     return max(m[0] for m in metrics) + 2 * pad_x, line_h * len(metrics) + pad_y, ascent, line_h
 
 
-def _variants(text: str, rect, st: Any, width: int, height: int) -> list[tuple[tuple[str, ...], float]]:
-    """Line-wrapping choices of a chip: ``(lines, penalty)``; extra lines and chips wider than 40% of the picture cost a little."""
+def _variants(text: str, rect, st: Any, width: int, height: int, natural: int | None = None) -> list[tuple[tuple[str, ...], float]]:
+    """Line-wrapping choices of a chip: ``(lines, penalty)``; extra lines and chips wider than 40% of the picture cost a little.
+
+    ``natural``: the text's width on one line, when already measured.
+    """
     fs = st.font_size
     pad_x, _ = chip_padding(fs)
     max_text = width - 2 * pad_x
-    natural = line_metrics(text, fs, st.font, st.lang)[0]
+    if natural is None:
+        natural = line_metrics(text, fs, st.font, st.lang)[0]
     choices: list[tuple[str, ...]] = []
     if natural <= max_text:
         choices.append((text,))
@@ -232,6 +236,7 @@ class _Planner:
         self.solver = Solver(self.width, self.height, Obstacles(rects, [g.kind for g in self.geo]), st.font_size, gap)
         self.area = np.nan_to_num((rects[:, 2] - rects[:, 0]) * (rects[:, 3] - rects[:, 1]), nan=0.0)
         self._wraps: dict[str, bool] = {}  # text -> whether its chip may wrap (then its variants depend on the object's width)
+        self._natural: dict[str, int] = {}  # text -> its width on one line
 
     def _order(self, reqs: Sequence[Request]) -> list[int]:
         """Smaller objects first (their chips have fewer good places), then item order."""
@@ -267,7 +272,7 @@ class _Planner:
         wraps = self._wraps.get(text)
         if wraps is None:
             st = self.st
-            natural = line_metrics(text, st.font_size, st.font, st.lang)[0]
+            natural = self._natural[text] = line_metrics(text, st.font_size, st.font, st.lang)[0]
             wraps = self._wraps[text] = natural > min(self.width - 2 * chip_padding(st.font_size)[0], 10 * st.font_size)
         if wraps:
             rect = self.geo[i].rect
@@ -284,7 +289,9 @@ class _Planner:
         chip_items = self.chip_items = [i for i, t in enumerate(self.texts) if st.show_labels and t and self.geo[i].rect is not None]
         offframe = [i for i, g in enumerate(self.geo) if g.rect is None] if self.mode else []
         reqs, lines_of = self._requests(
-            chip_items, lambda i: _variants(self.texts[i], self.geo[i].rect, st, self.width, self.height), self._chip_key
+            chip_items,
+            lambda i: _variants(self.texts[i], self.geo[i].rect, st, self.width, self.height, self._natural.get(self.texts[i])),
+            self._chip_key,
         )
         unplaceable = {i for i in chip_items if i not in lines_of}  # too long for this picture even wrapped
         cand = self.solver.candidates(reqs)  # the solver is new: its grid holds only the dots
