@@ -267,7 +267,7 @@ def _chip_op(p, st: Style) -> tuple:
     The chip is painted as a palette image: its text coverage at chip size, with 256 palette
     entries running from the chip colour to the text colour. Pasting it (Pillow converts it to
     RGB on the way) gives the same pixels as filling the chip and blending the text colour
-    through the coverage (Pillow's rounding), about five times faster: no per-pixel blend, and
+    through the coverage (Pillow's rounding), three to five times faster: no per-pixel blend, and
     the coverage is made once for every chip showing the same text at the same size.
     """
     global _coverage_pixels
