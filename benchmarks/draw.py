@@ -19,8 +19,9 @@ Targets: (1) 4K masks redraw <= 12x the frame copy; (2) first draw never slower 
 cookbook's, at any size, boxes and masks (also shown: our first draw at the cookbook's sizes, 14 px
 text and 4 px lines, where ours draws labels 2% of the picture height); (3) 400 labels at 4K,
 first draw <= 2x supervision.
-Also (issue #11): a polygon-mask answer against the PNG-mask answer (parse + draw), and a 20k
-same-label-box answer against ``json.loads`` of its text. Exit 1 when a target fails.
+Also (issue #11): a polygon-mask answer against the PNG-mask answer (parse + draw), the size of
+``to_html`` for both answers (masks are embedded at their displayed size), and a 20k same-label-box
+answer against ``json.loads`` of its text. Exit 1 when a target fails.
 
     python benchmarks/draw.py [--quick]
 """
@@ -243,6 +244,7 @@ def main(quick: bool = False) -> int:
         print("400 labels at 4K: supervision or opencv not installed (pip install -e '.[dev]'): comparison skipped")
 
     polygon_line(quick)
+    html_size_line()
     same_label_line(quick)
 
     photo = photo_like(4000, 3000, seed=2)
@@ -286,6 +288,27 @@ def polygon_line(quick: bool) -> None:
     t = rounds({"png": lambda: draw(image, parse(png_text)), "polygon": lambda: draw(image, parse(poly_text))}, 3 if quick else 7)
     print(f"polygon masks at 4K (parse + draw, 15 masks): {ms(t, 'polygon'):.1f} ms CPU vs PNG masks "
           f"{ms(t, 'png'):.1f} ms -> {ratio(t, 'polygon', 'png'):.2f}x the PNG-mask path")
+
+
+def html_size_line() -> None:
+    """to_html of the 15-mask answer at 4K, as polygons and as PNG masks: masks are embedded at their displayed size."""
+    import re
+
+    from spatial_nb.html import to_html
+
+    image = photo_like(3840, 2160, seed=4)
+    res = scene(True)
+    sizes = {}
+    for name, polygons in (("polygon", True), ("png", False)):
+        parsed = parse(_answer(res, polygons))
+        html = to_html(image, parsed)
+        masks = re.findall(r'<image href="data:image/png;base64,([^"]+)"', html)
+        shapes = [it.mask.shape for it in parsed if it.mask is not None]
+        sizes[name] = (len(html), sum(map(len, masks)), len(masks), max(h * w for h, w in shapes))
+    (poly, poly_masks, n, poly_px), (png, png_masks, _, png_px) = sizes["polygon"], sizes["png"]
+    print(f"to_html at 4K, {n} masks: polygon answer {poly / 1024:.0f} KiB ({poly_masks / 1024:.0f} KiB of mask PNGs; "
+          f"largest box-local mask {poly_px / 1e6:.2f} MP), PNG-mask answer {png / 1024:.0f} KiB ({png_masks / 1024:.0f} KiB; "
+          f"{png_px / 1e6:.2f} MP): masks embedded at their displayed size")
 
 
 def same_label_line(quick: bool) -> None:

@@ -164,15 +164,52 @@ def _paint_rows(out: Image.Image, jobs: Sequence[MaskJob], alphas: Sequence, row
         out.paste(Image.new("RGB", alpha.size, job.color), (x0, top, x1, bottom), alpha)
 
 
+#: Painting a chip sets the palette of its coverage image, which chips of other colours share.
+_CHIP_LOCK = threading.Lock()
+
+
 def run_overlay(out: Image.Image, ops: Sequence[tuple]) -> None:
     """Run overlay ops in order: ``fill`` a box with a colour, paste a ``tile``, ``paste`` a colour or
-    an image through a mask, or draw with a ``pen``."""
+    an image through a mask, paint a ``chip``, ``shade`` a box (``("shade", rgb_point_table, box)``),
+    outline a ``rect`` (``("rect", inclusive_xyxy, colour, width)``) or draw with a ``pen``.
+
+    A chip op is ``("chip", coverage, palette, (x, y), emoji)``: the "L"/"P" coverage image is
+    given the 768-byte ``palette`` and pasted (Pillow converts it to RGB), then the
+    ``(rgba, dx, dy)`` emoji tiles go over it.
+    """
     pen = None
+    # Chips showing the same text in the same colours (a crowded picture) share one RGB tile.
+    seen: dict[tuple, int] = {}
     for op in ops:
-        if op[0] == "pen":
+        if op[0] == "chip":
+            key = (id(op[1]), op[2])
+            seen[key] = seen.get(key, 0) + 1
+    tiles: dict[tuple, Image.Image] = {}
+    for op in ops:
+        kind = op[0]
+        if kind == "chip":
+            _, coverage, palette, xy, emoji = op
+            key = (id(coverage), palette)
+            tile = tiles.get(key)
+            if tile is None:
+                with _CHIP_LOCK:
+                    coverage.putpalette(palette)
+                    tile = coverage.convert("RGB")
+                if seen[key] > 1:
+                    tiles[key] = tile
+            out.paste(tile, xy)
+            for image, dx, dy in emoji:
+                out.paste(image, (xy[0] + dx, xy[1] + dy), image)
+        elif kind == "shade":  # a translucent colour over a box: one table lookup per channel, no blend
+            box = op[2]
+            out.paste(out.crop(box).point(op[1]), box)
+        elif kind == "rect":  # ("rect", inclusive xyxy, colour, width): an outline growing inwards
+            pen = pen or ImageDraw.Draw(out)
+            pen.rectangle(op[1], outline=op[2], width=op[3])
+        elif kind == "pen":
             pen = pen or ImageDraw.Draw(out)
             op[1](pen)
-        elif op[0] == "paste":  # a colour or an image through an "L"/"RGBA" mask
+        elif kind == "paste":  # a colour or an image through an "L"/"RGBA" mask
             out.paste(op[1], op[2], op[3])
         else:  # a colour into a box, or an image at its top-left corner
             out.paste(op[1], op[2])

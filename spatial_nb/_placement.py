@@ -17,6 +17,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
+try:  # the C function behind np.count_nonzero, without its Python wrapper (the hot loop calls it ~10^4 times)
+    from numpy._core.multiarray import count_nonzero as _count_nonzero
+except ImportError:  # pragma: no cover - other numpy layouts
+    _count_nonzero = np.count_nonzero
+
 __all__ = ["Obstacles", "Request", "Solver"]
 
 #: Penalty weights (dimensionless; a whole hidden object costs about 1).
@@ -112,20 +117,25 @@ class Solver:
         self.cell = max(2, self.font_size // 3, -(-max(self.width, self.height) // 96))
         self.grid_w = -(-self.width // self.cell)
         self.grid_h = -(-self.height // self.cell)
-        # Occupancy on cells of at most 1/8 of the font size, rounded outwards: exact enough, and cheap.
-        self.occ_cell = max(1, self.font_size // 8)
+        # Occupancy on cells of at most 1/8 of the font size (and at most ~1024 a side: a small font on
+        # a big picture), rounded outwards: exact enough, and cheap.
+        self.occ_cell = max(1, self.font_size // 8, -(-max(self.width, self.height) // 1024))
         self.occupied = np.zeros((-(-self.height // self.occ_cell), -(-self.width // self.occ_cell)), dtype=np.int16)
-        self.reset()
+        dots = [k for k, kind in enumerate(self.kinds) if kind == "point"]
+        self._dots = [
+            (int(np.floor(x0)), int(np.floor(y0)), int(np.ceil(x1)), int(np.ceil(y1)))
+            for x0, y0, x1, y1 in self.rects[dots].tolist() if not np.isnan((x0, y0, x1, y1)).any()
+        ]
+        for box in self._dots:  # a new grid is empty: only the dots to block (what reset() leaves)
+            self.mark(box)
         self._build_maps()
 
     # -- static penalties ------------------------------------------------------------------
     def _cells(self, rects: np.ndarray) -> tuple[np.ndarray, ...]:
-        c = self.cell
-        cx0 = np.clip(np.floor(rects[:, 0] / c), 0, self.grid_w).astype(np.int64)
-        cy0 = np.clip(np.floor(rects[:, 1] / c), 0, self.grid_h).astype(np.int64)
-        cx1 = np.clip(np.ceil(rects[:, 2] / c), 0, self.grid_w).astype(np.int64)
-        cy1 = np.clip(np.ceil(rects[:, 3] / c), 0, self.grid_h).astype(np.int64)
-        return cx0, cy0, np.maximum(cx1, cx0), np.maximum(cy1, cy0)
+        c, limit = self.cell, (self.grid_w, self.grid_h)
+        lo = np.clip(np.floor(rects[:, :2] / c), 0, limit).astype(np.int64)
+        hi = np.maximum(np.clip(np.ceil(rects[:, 2:] / c), 0, limit).astype(np.int64), lo)
+        return lo[:, 0], lo[:, 1], hi[:, 0], hi[:, 1]
 
     def _build_maps(self) -> None:
         n = len(self.rects)
@@ -164,28 +174,31 @@ class Solver:
         by_kind: dict[str, list[int]] = {}
         for r, req in enumerate(requests):
             by_kind.setdefault(self.kinds[req.item], []).append(r)
+        nan2 = (np.nan, np.nan)
         for kind, members in by_kind.items():
             nvar = max(len(requests[r].sizes) for r in members)
-            sizes = np.full((len(members), nvar, 2), np.nan)
-            vpen = np.zeros((len(members), nvar))
-            for m, r in enumerate(members):
-                sizes[m, : len(requests[r].sizes)] = requests[r].sizes
-                vpen[m, : len(requests[r].sizes)] = requests[r].variant_penalty
+            sizes = np.array([list(requests[r].sizes) + [nan2] * (nvar - len(requests[r].sizes)) for r in members],
+                             dtype=np.float64).reshape(len(members), nvar, 2)
+            vpen = np.array([list(requests[r].variant_penalty) + [0.0] * (nvar - len(requests[r].variant_penalty)) for r in members],
+                            dtype=np.float64).reshape(len(members), nvar)
             items = np.array([requests[r].item for r in members])
             x0, y0, x1, y1 = (self.rects[items, k][:, None] for k in range(4))
             w, h = sizes[..., 0], sizes[..., 1]
-            for rank, (px, py) in enumerate(_positions(kind, x0, y0, x1, y1, w, h, self.gap)):
-                px, py = np.broadcast_to(px, w.shape), np.broadcast_to(py, w.shape)
-                for v in range(nvar):
-                    fields["req"].append(np.array(members))
-                    fields["item"].append(items)
-                    fields["variant"].append(np.full(len(members), v))
-                    fields["rank"].append(np.full(len(members), rank))
-                    fields["x"].append(px[:, v])
-                    fields["y"].append(py[:, v])
-                    fields["w"].append(w[:, v])
-                    fields["h"].append(h[:, v])
-                    fields["vpen"].append(vpen[:, v])
+            positions = _positions(kind, x0, y0, x1, y1, w, h, self.gap)
+            # Candidates in the order (position rank, variant, member): arrays of shape (ranks, nvar, members).
+            shape = (len(positions), nvar, len(members))
+            xs, ys = np.empty((len(positions), len(members), nvar)), np.empty((len(positions), len(members), nvar))
+            for rank, (px, py) in enumerate(positions):
+                xs[rank], ys[rank] = px, py
+            fields["x"].append(xs.transpose(0, 2, 1).ravel())
+            fields["y"].append(ys.transpose(0, 2, 1).ravel())
+            fields["req"].append(np.broadcast_to(np.array(members)[None, None, :], shape).ravel())
+            fields["item"].append(np.broadcast_to(items[None, None, :], shape).ravel())
+            fields["variant"].append(np.broadcast_to(np.arange(nvar)[None, :, None], shape).ravel())
+            fields["rank"].append(np.broadcast_to(np.arange(len(positions))[:, None, None], shape).ravel())
+            fields["w"].append(np.broadcast_to(w.T[None], shape).ravel())
+            fields["h"].append(np.broadcast_to(h.T[None], shape).ravel())
+            fields["vpen"].append(np.broadcast_to(vpen.T[None], shape).ravel())
         if not fields["req"]:
             return {k: np.zeros(0) for k in (*fields, "cost")}
         cand = {k: np.concatenate(v) for k, v in fields.items()}
@@ -242,25 +255,21 @@ class Solver:
 
     def reset(self) -> None:
         """Forget every placed chip; point dots stay blocked (no chip may hide a dot)."""
-        self.occupied[:] = 0
-        for rect, kind in zip(self.rects, self.kinds, strict=True):
-            if kind == "point" and not np.isnan(rect).any():
-                x0, y0, x1, y1 = rect
-                self.mark((int(np.floor(x0)), int(np.floor(y0)), int(np.ceil(x1)), int(np.ceil(y1))))
+        self.occupied.fill(0)
+        for box in self._dots:
+            self.mark(box)
 
     def mark(self, box, count: int = 1) -> None:
         """Mark ``box`` as taken (``count=-1`` releases it again)."""
         cy0, cy1, cx0, cx1 = self._cell_box(box)
         self.occupied[cy0:cy1, cx0:cx1] += count
 
-    block = mark
-
     def unmark(self, box) -> None:
         self.mark(box, -1)
 
     def free(self, box) -> bool:
         cy0, cy1, cx0, cx1 = self._cell_box(box)
-        return not self.occupied[cy0:cy1, cx0:cx1].any()
+        return not _count_nonzero(self.occupied[cy0:cy1, cx0:cx1])
 
     def place(self, requests: Sequence[Request], cand: dict[str, np.ndarray], order: Sequence[int]) -> dict[int, tuple]:
         """Greedy placement of the requests in ``order`` (positions in ``requests``).
@@ -275,64 +284,92 @@ class Solver:
         ranks = rank_of[cand["req"]]
         keep = np.nonzero(ranks >= 0)[0]
         sort = keep[np.lexsort((cand["cost"][keep], ranks[keep]))]
+        # Sorted by request rank first: each request's candidates are one run, cheapest first.
+        sorted_ranks = ranks[sort]
+        bounds = np.searchsorted(sorted_ranks, np.arange(len(order) + 1)).tolist()
         c = self.occ_cell
         x0, y0 = cand["x"][sort], cand["y"][sort]
         x1, y1 = x0 + cand["w"][sort], y0 + cand["h"][sort]
-        req_s, var_s = cand["req"][sort].tolist(), cand["variant"][sort].tolist()
-        boxes = list(zip(x0.tolist(), y0.tolist(), x1.tolist(), y1.tolist(), strict=True))
-        cy0s, cy1s = (y0 // c).tolist(), (-(-y1 // c)).tolist()
-        cx0s, cx1s = (x0 // c).tolist(), (-(-x1 // c)).tolist()
+        cells = _Cells(x0 // c, -(-x1 // c), y0 // c, -(-y1 // c), x0, y0, x1, y1, cand["variant"][sort])
         chosen: dict[int, tuple] = {}
-        options: dict[int, list[int]] = {}
-        occupied = self.occupied
-        done = -1
-        for k, r in enumerate(req_s):
-            if r in options:
-                options[r].append(k)
-            else:
-                options[r] = [k]
-            if r == done:
-                continue
-            region = occupied[cy0s[k] : cy1s[k], cx0s[k] : cx1s[k]]
-            if not region.any():
-                region += 1
-                chosen[r] = (var_s[k], boxes[k])
-                done = r
-        failed = [r for r in order if r not in chosen and r in options][:MAX_REPAIRS]
+        at: dict[int, int] = {}  # request -> position of its chosen candidate
+        occupied, count = self.occupied, _count_nonzero
+        cx0s, cx1s, cy0s, cy1s = cells.cx0, cells.cx1, cells.cy0, cells.cy1
+        for rank, r in enumerate(order):
+            for k in range(bounds[rank], bounds[rank + 1]):
+                region = occupied[cy0s[k] : cy1s[k], cx0s[k] : cx1s[k]]
+                if not count(region):
+                    region += 1
+                    chosen[r] = (cells.variant[k], cells.box(k))
+                    at[r] = k
+                    break
+        failed = [(r, rank) for rank, r in enumerate(order) if r not in chosen and bounds[rank + 1] > bounds[rank]][:MAX_REPAIRS]
         if failed and chosen:
-            keys = list(chosen)
-            placed = np.array([chosen[key][1] for key in keys], dtype=np.int64)
-            for r in failed:
-                self._repair(r, chosen, options, var_s, boxes, keys, placed)
+            # Which chip of this pass owns each occupancy cell (chips never share a cell): 1 + its slot.
+            owner = np.zeros(occupied.shape, dtype=np.int32)
+            slots = list(chosen)
+            for slot, r in enumerate(slots):
+                k = at[r]
+                owner[cy0s[k] : cy1s[k], cx0s[k] : cx1s[k]] = slot + 1
+            for r, rank in failed:
+                self._repair(r, range(bounds[rank], bounds[rank + 1]), chosen, at, cells, owner, slots, bounds, rank_of)
         return chosen
 
-    def _repair(self, r: int, chosen: dict, options: dict, var_s, boxes, keys, placed) -> bool:
+    def _repair(self, r: int, options: range, chosen: dict, at: dict, cells: "_Cells", owner: np.ndarray, slots: list,
+                bounds: list, rank_of: np.ndarray) -> bool:
         """Place request ``r`` by moving exactly one chip that blocks one of its best candidates."""
-        for k in options[r][:6]:
-            box = boxes[k]
-            hit = (placed[:, 0] < box[2]) & (placed[:, 2] > box[0]) & (placed[:, 1] < box[3]) & (placed[:, 3] > box[1])
-            blockers = np.nonzero(hit)[0]
-            if len(blockers) != 1:
+        occupied, count = self.occupied, _count_nonzero
+        for k in options[:6]:
+            cy0, cy1, cx0, cx1 = cells.cy0[k], cells.cy1[k], cells.cx0[k], cells.cx1[k]
+            ids = owner[cy0:cy1, cx0:cx1]
+            hi = int(ids.max())
+            if not hi:  # blocked only by something that does not move (the legend, a dot, an earlier pass)
                 continue
-            slot = int(blockers[0])
-            other = keys[slot]
-            ob = chosen[other][1]
-            self.unmark(ob)
-            if not self.free(box):  # blocked by the legend, a dot or something else too
-                self.mark(ob)
+            if count(ids) != count(ids == hi):  # more than one chip in the way
                 continue
-            self.mark(box)
-            for j in options.get(other, []):
-                alt = boxes[j]
-                if alt != ob and self.free(alt):
-                    self.mark(alt)
-                    chosen[other] = (var_s[j], alt)
-                    chosen[r] = (var_s[k], box)
-                    placed[slot] = alt
-                    keys.append(r)
-                    placed.resize((len(keys), 4), refcheck=False)
-                    placed[-1] = box
+            other = slots[hi - 1]
+            ok = at[other]
+            if not _overlap(cells.box(k), cells.box(ok)):  # it only shares a rounded-out cell
+                continue
+            oregion = occupied[cells.cy0[ok] : cells.cy1[ok], cells.cx0[ok] : cells.cx1[ok]]
+            oregion -= 1
+            region = occupied[cy0:cy1, cx0:cx1]
+            if count(region):  # blocked by the legend, a dot or something else too
+                oregion += 1
+                continue
+            region += 1
+            orank = int(rank_of[other])
+            for j in range(bounds[orank], bounds[orank + 1]):
+                if j == ok:
+                    continue
+                alt = occupied[cells.cy0[j] : cells.cy1[j], cells.cx0[j] : cells.cx1[j]]
+                if not count(alt):
+                    alt += 1
+                    owner[cells.cy0[ok] : cells.cy1[ok], cells.cx0[ok] : cells.cx1[ok]] = 0
+                    owner[cells.cy0[j] : cells.cy1[j], cells.cx0[j] : cells.cx1[j]] = hi
+                    chosen[other] = (cells.variant[j], cells.box(j))
+                    at[other] = j
+                    chosen[r] = (cells.variant[k], cells.box(k))
+                    at[r] = k
+                    slots.append(r)
+                    owner[cy0:cy1, cx0:cx1] = len(slots)
                     return True
-            self.unmark(box)
-            self.mark(ob)
+            region -= 1
+            oregion += 1
         return False
+
+
+class _Cells:
+    """Candidates of one placement pass as plain lists: occupancy cells, pixel boxes, variants."""
+
+    def __init__(self, cx0, cx1, cy0, cy1, x0, y0, x1, y1, variant):
+        self.cx0, self.cx1, self.cy0, self.cy1 = cx0.tolist(), cx1.tolist(), cy0.tolist(), cy1.tolist()
+        self.x0, self.y0, self.x1, self.y1 = x0.tolist(), y0.tolist(), x1.tolist(), y1.tolist()
+        self.variant = variant.tolist()
+
+    def box(self, k: int) -> tuple[int, int, int, int]:
+        return (self.x0[k], self.y0[k], self.x1[k], self.y1[k])
+
+
+def _overlap(a, b) -> bool:
+    return a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]

@@ -26,8 +26,9 @@ from .drawing import check_aspect, resolve_style
 from .images import load_image
 from .labels import ItemGeometry, Placement, chip_padding, item_geometry, layout_labels
 from .legend import NOTE_RGB, PANEL_ALPHA, PANEL_RGB, TEXT_RGB
+from ._maskpaint import box_alpha
 from .text import layout_text, normalize_label, wrap_text
-from .webfonts import WebFonts, needs_embedding, web_fonts
+from .webfonts import WebFonts, web_fonts
 
 __all__ = ["to_html", "OverlayHTML"]
 
@@ -57,21 +58,19 @@ def _num(value: float) -> str:
     return f"{float(value):.1f}".rstrip("0").rstrip(".")
 
 
-def _mask_png(mask: np.ndarray, color: tuple[int, int, int], alpha: float, outline: bool) -> str:
-    """Box-local RGBA PNG: the item colour where the mask is > 127, outline opaque."""
-    inside = np.asarray(mask) > 127
-    rgba = np.zeros(inside.shape + (4,), dtype=np.uint8)
-    rgba[..., :3] = color
-    rgba[..., 3] = np.where(inside, int(round(alpha * 255)), 0)
-    if outline:
-        core = inside.copy()
-        core[1:, :] &= inside[:-1, :]
-        core[:-1, :] &= inside[1:, :]
-        core[:, 1:] &= inside[:, :-1]
-        core[:, :-1] &= inside[:, 1:]
-        rgba[..., 3][inside & ~core] = 255
+def _mask_png(mask: np.ndarray, color: tuple[int, int, int], alpha: float, outline_px: int, width: int, height: int) -> str:
+    """RGBA PNG of a box-local mask at ``width`` x ``height`` (its size on screen): the item colour at
+    ``alpha`` inside, an opaque outline ``outline_px`` wide (0: none), transparent outside.
+
+    Masks arrive at any resolution (a polygon rasterised on a 4K grid gives 3072 x 216 for a wide
+    object); resizing to the displayed size keeps the page small, and finding the outline at that
+    size keeps it one crisp line of screen pixels however the mask was sent.
+    """
+    coverage = box_alpha(mask, max(1, width), max(1, height), int(round(alpha * 255)), outline_px)
+    rgba = Image.new("RGBA", coverage.size, tuple(color) + (0,))
+    rgba.putalpha(coverage)
     buf = io.BytesIO()
-    Image.fromarray(rgba, "RGBA").save(buf, format="PNG")
+    rgba.save(buf, format="PNG", optimize=False)
     return data_url(buf.getvalue(), "image/png")
 
 
@@ -101,7 +100,7 @@ class _Text:
         return "".join(out)
 
     def _outlines(self, lay, x: float, baseline: float) -> str:
-        from .text import _glyph_cache
+        from ._glyphs import _glyph_cache
 
         out = []
         for run in lay.runs:
@@ -170,13 +169,17 @@ def _placement(p: Placement, st, writer: _Text) -> str:
     )
 
 
-def _shape(pos: int, item, geo: ItemGeometry, color, st) -> str:
+def _shape(pos: int, item, geo: ItemGeometry, color, st, scale: float) -> str:
+    """SVG of an item's shape; ``scale`` is screen pixels per picture pixel (masks are encoded at that size)."""
     hex_color, lw = to_hex(color), st.line_width
     body: list[str] = []
     if geo.kind in ("box", "mask"):
         x0, y0, x1, y1 = geo.xyxy
-        if item.mask is not None and item.mask.size:
-            href = _mask_png(item.mask, color, float(st.mask_alpha), st.mask_outline)
+        if item.mask is not None and item.mask.size and x1 > x0 and y1 > y0:
+            # draw's outline (half the line width), in screen pixels, at least one
+            outline = max(1, round(max(1, lw // 2) * scale)) if st.mask_outline else 0
+            size = (max(1, round((x1 - x0) * scale)), max(1, round((y1 - y0) * scale)))
+            href = _mask_png(item.mask, color, float(st.mask_alpha), outline, *size)
             body.append(
                 f'<image href="{href}" x="{x0}" y="{y0}" width="{max(0, x1 - x0)}" height="{max(0, y1 - y0)}" preserveAspectRatio="none"/>'
             )
@@ -213,7 +216,7 @@ def to_html(image: Any, result: Any, *, max_side: int = DISPLAY_MAX_SIDE, **styl
         image: Any image input (path, bytes, PIL, ndarray); EXIF orientation is honoured.
         result: The :class:`~spatial_nb.result.Result` to show.
         max_side: Longest side of the inlined JPEG (the overlay keeps full-resolution
-            coordinates in its viewBox).
+            coordinates in its viewBox); masks are embedded at that scale too (their size on screen).
         **style: Drawing options (see ``spatial_nb.drawing.Style``); sizes are in image pixels.
 
     Returns:
@@ -253,6 +256,9 @@ def to_html(image: Any, result: Any, *, max_side: int = DISPLAY_MAX_SIDE, **styl
         box = items[pos].box
         return -(box[2] - box[0]) * (box[3] - box[1]) if box is not None else 0.0
 
+    # Screen pixels per picture pixel at the overlay's displayed width (masks are encoded at that size).
+    display_w = min(canvas_w, max_side) if canvas_w >= canvas_h else round(canvas_w * min(1, max_side / canvas_h))
+    scale = display_w / canvas_w
     shapes, offframe = [], []
     for pos in sorted(range(len(items)), key=area):
         geo = geometry[pos]
@@ -262,7 +268,7 @@ def to_html(image: Any, result: Any, *, max_side: int = DISPLAY_MAX_SIDE, **styl
         kind = {"box": "box", "mask": "mask", "point": "point", "box3d": "box3d"}[geo.kind]
         shapes.append(
             f'<g class="snb-item snb-{kind} snb-hov snb-k{pos}" data-index="{pos}" data-label="{_e(items[pos].label)}">'
-            f"<title>{_e(items[pos].label)}</title>{_shape(pos, items[pos], geo, colors[pos], st)}</g>"
+            f"<title>{_e(items[pos].label)}</title>{_shape(pos, items[pos], geo, colors[pos], st, scale)}</g>"
         )
     labels, legend, anchor, wrapped = [], [], {}, set()
     for p in layout.placements:
@@ -318,7 +324,6 @@ def to_html(image: Any, result: Any, *, max_side: int = DISPLAY_MAX_SIDE, **styl
         css.append(f"#{uid} svg:has(.snb-k{pos}:hover) .snb-k{pos}.snb-hov{{opacity:1}}")
         css.append(f"#{uid} svg:has(.snb-k{pos}.snb-hov:hover) .snb-hovercard.snb-k{pos}{{display:inline}}")
     title = f"{len(items)} objects: " + ", ".join(it.label for it in items[:20])
-    display_w = min(canvas_w, max_side) if canvas_w >= canvas_h else round(canvas_w * min(1, max_side / canvas_h))
     defs = fonts.defs()
     return OverlayHTML(
         f'<div class="snb-overlay" id="{uid}" style="max-width:100%;line-height:0">'

@@ -22,10 +22,11 @@ from typing import Any
 import numpy as np
 
 from ._placement import W_EXTRA_LINE, W_WIDE, Obstacles, Request, Solver
-from .geometry import box_to_pixels, point_to_pixels
+from .fonts import latin_font_path
+from .geometry import point_to_pixels
 from .legend import LegendGroup, legend_layout, legend_spot
 from .projection import NEAR_PLANE, box3d_segments, project_points
-from .text import layout_text, normalize_label, wrap_text
+from .text import layout_text, line_metrics, normalize_label, wrap_text
 
 __all__ = ["Placement", "LabelLayout", "ItemGeometry", "item_geometry", "layout_labels", "label_boxes", "chip_padding"]
 
@@ -128,10 +129,18 @@ def _box3d(item: Any, st: Any, width: int, height: int) -> ItemGeometry:
 
 def item_geometry(items: Sequence[Any], st: Any, width: int, height: int) -> list[ItemGeometry]:
     """Pixel geometry of every item (``st`` is a resolved ``Style``)."""
+    items = list(items)
+    # Every box at once: the same numbers as ``box_to_pixels`` (round half to even, clipped to the frame).
+    boxed = [k for k, item in enumerate(items) if item.box is not None]
+    pixels: dict[int, tuple[int, int, int, int]] = {}
+    if boxed:
+        arr = np.array([items[k].box for k in boxed], dtype=np.float64).reshape(-1, 4) * (width, height, width, height)
+        arr = np.clip(np.round(arr), 0, (width, height, width, height)).astype(np.int64)
+        pixels = dict(zip(boxed, map(tuple, arr.tolist()), strict=True))
     out = []
-    for item in items:
+    for k, item in enumerate(items):
         if item.box is not None:
-            xyxy = box_to_pixels(item.box, width, height)
+            xyxy = pixels[k]
             x0, y0, x1, y1 = xyxy
             rect = (float(x0), float(y0), float(max(x1, x0 + 1)), float(max(y1, y0 + 1)))
             out.append(ItemGeometry("mask" if item.mask is not None else "box", rect, xyxy))
@@ -153,19 +162,23 @@ def _chip(lines: Sequence[str], size: int, st: Any) -> tuple[int, int, int, int]
 
 @lru_cache(maxsize=4096)
 def _chip_cached(lines: tuple[str, ...], size: int, font, lang) -> tuple[int, int, int, int]:
-    lays = [layout_text(line, size, font, lang) for line in lines]
-    ascent = max(lay.ascent for lay in lays)
-    line_h = ascent + max(lay.descent for lay in lays)
+    metrics = [line_metrics(line, size, font, lang) for line in lines]
+    ascent = max(m[1] for m in metrics)
+    line_h = ascent + max(m[2] for m in metrics)
     pad_x, pad_y = chip_padding(size)
-    return max(lay.width for lay in lays) + 2 * pad_x, line_h * len(lays) + pad_y, ascent, line_h
+    return max(m[0] for m in metrics) + 2 * pad_x, line_h * len(metrics) + pad_y, ascent, line_h
 
 
-def _variants(text: str, rect, st: Any, width: int, height: int) -> list[tuple[tuple[str, ...], float]]:
-    """Line-wrapping choices of a chip: ``(lines, penalty)``; extra lines and chips wider than 40% of the picture cost a little."""
+def _variants(text: str, rect, st: Any, width: int, height: int, natural: int | None = None) -> list[tuple[tuple[str, ...], float]]:
+    """Line-wrapping choices of a chip: ``(lines, penalty)``; extra lines and chips wider than 40% of the picture cost a little.
+
+    ``natural``: the text's width on one line, when already measured.
+    """
     fs = st.font_size
     pad_x, _ = chip_padding(fs)
     max_text = width - 2 * pad_x
-    natural = layout_text(text, fs, st.font, st.lang).width
+    if natural is None:
+        natural = line_metrics(text, fs, st.font, st.lang)[0]
     choices: list[tuple[str, ...]] = []
     if natural <= max_text:
         choices.append((text,))
@@ -222,20 +235,49 @@ class _Planner:
         gap = max(2, round(st.font_size * 0.15))
         self.solver = Solver(self.width, self.height, Obstacles(rects, [g.kind for g in self.geo]), st.font_size, gap)
         self.area = np.nan_to_num((rects[:, 2] - rects[:, 0]) * (rects[:, 3] - rects[:, 1]), nan=0.0)
+        self._wraps: dict[str, bool] = {}  # text -> whether its chip may wrap (then its variants depend on the object's width)
+        self._natural: dict[str, int] = {}  # text -> its width on one line
 
     def _order(self, reqs: Sequence[Request]) -> list[int]:
-        return sorted(range(len(reqs)), key=lambda r: (self.area[reqs[r].item], reqs[r].item))
+        """Smaller objects first (their chips have fewer good places), then item order."""
+        items = np.array([req.item for req in reqs], dtype=np.int64)
+        return np.lexsort((items, self.area[items])).tolist() if len(items) else []
 
-    def _requests(self, indices, variants_of) -> tuple[list[Request], dict[int, list]]:
+    def _requests(self, indices, variants_of, key_of=None) -> tuple[list[Request], dict[int, list]]:
+        """Chip requests of ``indices``; items with the same ``key_of(i)`` share one measured set of variants."""
         reqs, lines_of = [], {}
+        memo: dict[Any, tuple] = {}
+        fs = self.st.font_size
         for i in indices:
-            variants = variants_of(i)
-            if not variants:
+            key = key_of(i) if key_of is not None else None
+            found = memo.get(key) if key is not None else None
+            if found is None:
+                variants = variants_of(i)
+                found = (
+                    [_chip(lines, fs, self.st)[:2] for lines, _ in variants],
+                    [pen for _, pen in variants],
+                    [lines for lines, _ in variants],
+                )
+                if key is not None:
+                    memo[key] = found
+            if not found[0]:
                 continue
-            sizes = [_chip(lines, self.st.font_size, self.st)[:2] for lines, _ in variants]
-            reqs.append(Request(i, sizes, [pen for _, pen in variants]))
-            lines_of[i] = [lines for lines, _ in variants]
+            reqs.append(Request(i, found[0], found[1]))
+            lines_of[i] = found[2]
         return reqs, lines_of
+
+    def _chip_key(self, i: int):
+        """What an item's chip variants depend on: its text, and its width when the text may wrap."""
+        text = self.texts[i]
+        wraps = self._wraps.get(text)
+        if wraps is None:
+            st = self.st
+            natural = self._natural[text] = line_metrics(text, st.font_size, st.font, st.lang)[0]
+            wraps = self._wraps[text] = natural > min(self.width - 2 * chip_padding(st.font_size)[0], 10 * st.font_size)
+        if wraps:
+            rect = self.geo[i].rect
+            return (text, rect[2] - rect[0])
+        return text
 
     def _place(self, reqs, cand, items: set[int]) -> dict[int, tuple]:
         """Greedy placement of the chips of ``items`` (on the solver's current occupancy)."""
@@ -246,10 +288,13 @@ class _Planner:
         st = self.st
         chip_items = self.chip_items = [i for i, t in enumerate(self.texts) if st.show_labels and t and self.geo[i].rect is not None]
         offframe = [i for i, g in enumerate(self.geo) if g.rect is None] if self.mode else []
-        reqs, lines_of = self._requests(chip_items, lambda i: _variants(self.texts[i], self.geo[i].rect, st, self.width, self.height))
+        reqs, lines_of = self._requests(
+            chip_items,
+            lambda i: _variants(self.texts[i], self.geo[i].rect, st, self.width, self.height, self._natural.get(self.texts[i])),
+            self._chip_key,
+        )
         unplaceable = {i for i in chip_items if i not in lines_of}  # too long for this picture even wrapped
-        cand = self.solver.candidates(reqs)
-        self.solver.reset()
+        cand = self.solver.candidates(reqs)  # the solver is new: its grid holds only the dots
         chosen = self._place(reqs, cand, set(lines_of))
         tagged = (set(lines_of) - set(chosen)) | unplaceable if self.mode else set()
         legend = None
@@ -306,27 +351,24 @@ class _Planner:
             lines = lines_of[i][variant]
             _, _, ascent, line_h = _chip(lines, fs, st)
             placements[i] = [Placement(i, box, tuple(lines), "label", self.colors[i], None, (), fs, ascent, line_h, pad_x, pad_y // 2)]
-        # the solver's occupancy now holds chips (and the legend): tags go in what is left
-        self.solver.reset()
-        for _, box in chosen.values():
-            self.solver.block(box)
-        if legend is not None and not legend.outside:
-            self.solver.block(legend.box)
+        # the solver's occupancy holds the chips (and an inside legend): tags go in what is left
         if self.mode is None:
             failed = [i for i in self.chip_items if i not in chosen]
             self._place_extra(failed, placements, lambda i: _shortened(self.texts[i], st, self.width), "label")
         elif legend is not None:
             tag_of = {i: g.tag for g in legend.groups for i in g.indices if g.tag}
-            self._place_extra(sorted(tag_of), placements, lambda i: [((tag_of[i],), 0.0)], "tag", tag_of)
+            self._place_extra(sorted(tag_of), placements, lambda i: [((tag_of[i],), 0.0)], "tag", tag_of, tag_of.get)
         out = [p for i in sorted(placements) for p in placements[i]]
         notes = []
         if legend is not None:
             out.extend(legend.placements)
             notes = legend.notes
         missing = set()
-        for p in out:
-            for line in p.lines:
-                missing.update(layout_text(line, p.font_size, st.font, st.lang).missing)
+        latin = st.font is None and latin_font_path() is not None
+        for line, size in {(line, p.font_size) for p in out for line in p.lines}:
+            if latin and line.isascii() and line.isprintable():
+                continue  # the default Latin font (DejaVu Sans) draws every printable ASCII character
+            missing.update(layout_text(line, size, st.font, st.lang).missing)
         width = legend.canvas[0] if legend is not None and legend.outside else self.width
         height = legend.canvas[1] if legend is not None and legend.outside else self.height
         return LabelLayout(
@@ -334,10 +376,10 @@ class _Planner:
             bool(legend and legend.outside), notes, missing, bool(legend and legend.clipped),
         )
 
-    def _place_extra(self, indices, placements, variants_of, kind: str, tags=None) -> None:
+    def _place_extra(self, indices, placements, variants_of, kind: str, tags=None, key_of=None) -> None:
         st, fs = self.st, self.st.font_size
         pad_x, pad_y = chip_padding(fs)
-        reqs, lines_of = self._requests(indices, variants_of)
+        reqs, lines_of = self._requests(indices, variants_of, key_of)
         if not reqs:
             return
         cand = self.solver.candidates(reqs)

@@ -19,9 +19,10 @@ from functools import lru_cache
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
+from ._glyphs import _blit, _core_array, _glyph_cache, _line_alpha, _paint_glyphs, clear_glyph_caches, latin_glyphs
 from .fonts import EMOJI_BITMAP_SIZE, Face, latin_font_path, load_font, split_runs, warn_missing
 
-__all__ = ["TextLayout", "layout_text", "measure_text", "render_text", "text_alpha", "wrap_text", "normalize_label"]
+__all__ = ["TextLayout", "layout_text", "measure_text", "render_text", "text_alpha", "paint_text", "wrap_text", "normalize_label"]
 
 _GLYPHS, _SHAPED, _EMOJI, _BUILTIN = "glyphs", "shaped", "emoji", "builtin"
 #: Closing punctuation that must not start a line (CJK line breaking, simplified).
@@ -90,48 +91,6 @@ def _is_simple(cp: int) -> bool:
 @lru_cache(maxsize=8192)
 def _needs_shaping(text: str) -> bool:
     return any(not _is_simple(ord(c)) or unicodedata.category(c).startswith("M") for c in text)
-
-
-class _GlyphCache:
-    """Advances and bitmaps of single glyphs of one face at one size (Pillow's basic layout)."""
-
-    def __init__(self, face: Face, size: int):
-        self.font = ImageFont.truetype(face.path, size, index=face.index, layout_engine=ImageFont.Layout.BASIC)
-        self.ascent, self.descent = self.font.getmetrics()
-        self.advances: dict[str, float] = {}
-        self.bitmaps: dict[str, tuple[np.ndarray | None, int, int]] = {}
-
-    def advance(self, ch: str) -> float:
-        adv = self.advances.get(ch)
-        if adv is None:
-            adv = self.advances[ch] = float(self.font.getlength(ch))
-        return adv
-
-    def width(self, text: str) -> float:
-        adv = self.advances
-        total = 0.0
-        for ch in text:
-            a = adv.get(ch)
-            total += a if a is not None else self.advance(ch)
-        return total
-
-    def bitmap(self, ch: str) -> tuple[np.ndarray | None, int, int]:
-        """``(alpha, left, top)``: the glyph's coverage and its offset from the pen on the baseline."""
-        entry = self.bitmaps.get(ch)
-        if entry is None:
-            core, (left, top) = self.font.getmask2(ch, "L", anchor="ls")
-            if core.size[0] and core.size[1]:
-                alpha = np.asarray(Image.new("L", (1, 1))._new(core))
-                entry = (alpha if alpha.any() else None, left, top)
-            else:
-                entry = (None, left, top)
-            self.bitmaps[ch] = entry
-        return entry
-
-
-@lru_cache(maxsize=64)
-def _glyph_cache(face: Face, size: int) -> _GlyphCache:
-    return _GlyphCache(face, size)
 
 
 @lru_cache(maxsize=4096)
@@ -212,6 +171,8 @@ def _is_cjk(ch: str) -> bool:
 
 def _break_units(text: str) -> list[tuple[str, bool]]:
     """Pieces between break opportunities: ``(piece, space_before)``; CJK breaks between characters."""
+    if text.isascii():  # no CJK: the words
+        return [(word, n > 0) for n, word in enumerate(text.split(" ")) if word]
     units: list[tuple[str, bool]] = []
     for n, word in enumerate(text.split(" ")):
         if not word:
@@ -240,16 +201,38 @@ def _hard_break(piece: str, max_width: float, size: int, font, lang) -> list[str
     return out + ([current] if current else [])
 
 
+def line_metrics(text: str, size: int, font: str | None = None, lang: str | None = None) -> tuple[int, int, int]:
+    """``(width, ascent, descent)`` of ``layout_text(text, size, font, lang)``, without building the
+    layout for printable ASCII in the default font (measuring wrapping choices that are never drawn)."""
+    if font is None and text.isascii() and text.isprintable():
+        cache = latin_glyphs(max(1, int(round(size))))
+        if cache is not None:
+            return int(round(cache.width(text))), cache.ascent, cache.descent
+    lay = layout_text(text, size, font, lang)
+    return lay.width, lay.ascent, lay.descent
+
+
+def _piece_width(text: str, size: int, font: str | None, lang: str | None):
+    """A function giving ``layout_text(piece, ...).width`` for pieces of ``text``: straight from the
+    glyph advances when ``text`` is printable ASCII in the default font (one run, one face)."""
+    if font is None and text.isascii() and text.isprintable():
+        cache = latin_glyphs(size)
+        if cache is not None:
+            return lambda piece: int(round(cache.width(piece)))
+    return lambda piece: layout_text(piece, size, font, lang).width
+
+
 @lru_cache(maxsize=4096)
 def _wrap_cached(text: str, size: int, max_width: int, font: str | None, lang: str | None) -> tuple[str, ...]:
     if layout_text(text, size, font, lang).width <= max_width:
         return (text,)
     # Widths add up (glyph advances, no kerning): measure each piece once, then fill lines greedily.
-    space = layout_text(" ", size, font, lang).width
+    width_of = _piece_width(text, size, font, lang)
+    space = width_of(" ")
     lines: list[str] = []
     current, current_w = "", 0
     for piece, has_space in _break_units(text):
-        piece_w = layout_text(piece, size, font, lang).width
+        piece_w = width_of(piece)
         gap = space if has_space and current else 0
         if current and current_w + gap + piece_w > max_width:
             lines.append(current)
@@ -284,39 +267,35 @@ def wrap_text(
 # -- rendering -------------------------------------------------------------------------------
 
 
-def _blit(canvas: np.ndarray, alpha: np.ndarray, x: int, y: int) -> None:
-    """``canvas = max(canvas, alpha)`` at ``(x, y)``, clipped to the canvas."""
-    h, w = alpha.shape
-    ch, cw = canvas.shape
-    x0, y0, x1, y1 = max(x, 0), max(y, 0), min(x + w, cw), min(y + h, ch)
-    if x1 <= x0 or y1 <= y0:
-        return
-    region = canvas[y0:y1, x0:x1]
-    np.maximum(region, alpha[y0 - y : y1 - y, x0 - x : x1 - x], out=region)
+def paint_text(canvas: np.ndarray, layout: TextLayout, x: int, y: int) -> list[tuple[Image.Image, int, int]]:
+    """Draw ``layout``'s coverage into the uint8 ``canvas`` (max), the line's box at ``(x, y)``.
 
-
-@lru_cache(maxsize=4096)
-def _word_alpha(cache: _GlyphCache, word: str) -> tuple[np.ndarray, int, int]:
-    """A word composed from cached glyphs: ``(alpha, left, top)`` relative to its pen start on the baseline."""
-    margin = cache.font.size // 2 + 1
-    height = cache.ascent + cache.descent + 2 * margin
-    canvas = np.zeros((height, int(cache.width(word)) + 2 * margin + 1), dtype=np.uint8)
-    baseline = cache.ascent + margin
-    x = float(margin)
-    bitmap, advance, maximum = cache.bitmap, cache.advance, np.maximum
-    for ch in word:
-        alpha, left, top = bitmap(ch)
-        if alpha is not None:
-            gx, gy = int(x + 0.5) + left, baseline + top
-            if gx >= 0 and gy >= 0:  # inside the margins: no clipping needed
-                region = canvas[gy : gy + alpha.shape[0], gx : gx + alpha.shape[1]]
-                if region.shape == alpha.shape:
-                    maximum(region, alpha, out=region)
-                    x += advance(ch)
-                    continue
-            _blit(canvas, alpha, gx, gy)
-        x += advance(ch)
-    return canvas, -margin, -baseline
+    Nothing is drawn outside the line's box (``layout.width`` x ``layout.height``) or the
+    canvas. Colour emoji are not drawn: they come back as ``(rgba_tile, x, y)`` in canvas pixels.
+    """
+    if len(layout.runs) == 1 and layout.runs[0].kind == _GLYPHS and layout.runs[0].x == 0 and layout.width > 0:
+        cache = _glyph_cache(layout.runs[0].face, layout.size)
+        if layout.ascent == cache.ascent and layout.height == cache.ascent + cache.descent:
+            line = _line_alpha(cache, layout.runs[0].text)
+            if line is not None and line.shape[1] == layout.width:
+                _blit(canvas, line, x, y)
+                return []
+    width, height = max(1, layout.width), max(1, layout.height)
+    line_clip = (x, y, x + width, y + height)
+    baseline = y + layout.ascent
+    emoji: list[tuple[Image.Image, int, int]] = []
+    for run in layout.runs:
+        if run.kind == _GLYPHS:
+            _paint_glyphs(canvas, run, layout.size, x, baseline, line_clip)
+        elif run.kind == _EMOJI:
+            tile = _emoji_tile(run.text, run.face, layout.size)
+            emoji.append((tile, x + int(round(run.x)), y + max(0, int(round(layout.ascent - run.ascent)))))
+        else:
+            font = load_font(run.face, layout.size) if run.kind == _SHAPED else ImageFont.load_default()
+            core, (left, top) = font.getmask2(run.text, "L", anchor="ls")
+            if core.size[0] and core.size[1]:
+                _blit(canvas, _core_array(core), x + int(round(run.x)) + left, baseline + top, line_clip)
+    return emoji
 
 
 def _emoji_tile(text: str, face: Face, size: int) -> Image.Image:
@@ -336,33 +315,8 @@ def text_alpha(layout: TextLayout) -> tuple[np.ndarray, tuple[tuple[Image.Image,
     The array is shared by a cache: do not modify it. Emoji come as ``(rgba_tile, x, y)``
     to paste over the text (they keep their own colours).
     """
-    width, height = max(1, layout.width), max(1, layout.height)
-    canvas = np.zeros((height, width), dtype=np.uint8)
-    baseline = layout.ascent
-    emoji: list[tuple[Image.Image, int, int]] = []
-    for run in layout.runs:
-        if run.kind == _GLYPHS:
-            cache = _glyph_cache(run.face, layout.size)
-            x = run.x
-            for n, word in enumerate(run.text.split(" ")):
-                if n:
-                    x += cache.advance(" ")
-                if word:
-                    alpha, left, top = _word_alpha(cache, word)
-                    _blit(canvas, alpha, int(round(x)) + left, baseline + top)
-                    x += cache.width(word)
-        elif run.kind == _SHAPED:
-            core, (left, top) = load_font(run.face, layout.size).getmask2(run.text, "L", anchor="ls")
-            if core.size[0] and core.size[1]:
-                _blit(canvas, np.asarray(Image.new("L", (1, 1))._new(core)), int(round(run.x)) + left, baseline + top)
-        elif run.kind == _EMOJI:
-            tile = _emoji_tile(run.text, run.face, layout.size)
-            emoji.append((tile, int(round(run.x)), max(0, int(round(baseline - run.ascent)))))
-        else:
-            core, (left, top) = ImageFont.load_default().getmask2(run.text, "L", anchor="ls")
-            if core.size[0] and core.size[1]:
-                _blit(canvas, np.asarray(Image.new("L", (1, 1))._new(core)), int(round(run.x)) + left, baseline + top)
-    return canvas, tuple(emoji)
+    canvas = np.zeros((max(1, layout.height), max(1, layout.width)), dtype=np.uint8)
+    return canvas, tuple(paint_text(canvas, layout, 0, 0))
 
 
 @lru_cache(maxsize=512)
@@ -403,5 +357,6 @@ def render_text(
 
 def clear_caches() -> None:
     """Forget every measured and rendered label (benchmarks use it to time a first draw)."""
-    for fn in (_layout_cached, _wrap_cached, _render_cached, text_alpha, _split_cached, _word_alpha, _glyph_cache):
+    for fn in (_layout_cached, _wrap_cached, _render_cached, text_alpha, _split_cached):
         fn.cache_clear()
+    clear_glyph_caches()

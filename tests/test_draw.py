@@ -349,3 +349,66 @@ def test_small_mask_inside_a_big_one_stays_visible_whatever_the_order():
         out = np.asarray(draw(blank(200, 200), Result(items), show_labels=False, mask_alpha=1.0, mask_outline=False))
         assert tuple(out[100, 100]) == item_colors([small])[0]  # bigger masks are painted first
         assert tuple(out[30, 100]) == item_colors([small, big])[1]
+
+
+# -- issue #13 item 6: the fast paths draw exactly what the plain Pillow operations draw -------------
+
+
+def test_chips_are_their_colour_with_the_text_blended_in_exactly():
+    """A chip is painted as a palette image: the same pixels as filling it and blending the text colour
+    through the text's coverage with Pillow (one chip per colour of the palette, black and white text)."""
+    from spatial_nb.colors import text_color_for
+    from spatial_nb.labels import label_boxes
+    from spatial_nb.text import layout_text, text_alpha
+
+    rng = np.random.default_rng(7)
+    picture = Image.fromarray(rng.integers(0, 256, (480, 640, 3), dtype=np.uint8))
+    res = Result([Item(f"chip {k} Épée 猫", box=(0.05 + 0.045 * k, 0.1 + 0.04 * k, 0.1 + 0.045 * k, 0.15 + 0.04 * k))
+                  for k in range(19)])
+    out = draw(picture, res, show_boxes=False)
+    chips = [p for p in label_boxes(picture, res) if p.kind == "label"]
+    assert len(chips) == 19
+    for p in chips:
+        x0, y0, x1, y1 = p.box
+        ref = Image.new("RGB", (x1 - x0, y1 - y0), p.color)
+        for k, line in enumerate(p.lines):
+            lay = layout_text(line, p.font_size)
+            alpha, _ = text_alpha(lay)
+            top = p.text_y + k * p.line_height + p.ascent - lay.ascent
+            ref.paste(text_color_for(p.color), (p.text_x, top, p.text_x + alpha.shape[1], top + alpha.shape[0]), Image.fromarray(alpha))
+        assert np.array_equal(np.asarray(out.crop(p.box)), np.asarray(ref)), p
+
+
+def test_chip_palette_rounds_like_pillows_blend_for_every_opacity():
+    from spatial_nb.drawing import _gradient
+
+    coverage = Image.fromarray(np.arange(256, dtype=np.uint8).reshape(16, 16))
+    rng = np.random.default_rng(3)
+    for _ in range(50):
+        chip, ink = (tuple(int(v) for v in rng.integers(0, 256, 3)) for _ in range(2))
+        blended = Image.new("RGB", (16, 16), chip)
+        blended.paste(ink, (0, 0, 16, 16), coverage)
+        tile = coverage.copy()
+        tile.putpalette(_gradient(chip, ink))
+        assert np.array_equal(np.asarray(tile.convert("RGB")), np.asarray(blended)), (chip, ink)
+
+
+@pytest.mark.parametrize(
+    "box,line_width",
+    [
+        ((0.1, 0.1, 0.15, 0.13), 3),  # short: one ImageDraw.rectangle
+        ((0.1, 0.05, 0.9, 0.95), 7),  # tall: four filled strips
+        ((0.4, 0.4, 0.41, 0.9), 7),  # narrower than two line widths: filled
+    ],
+)
+def test_box_outline_is_the_imagedraw_rectangle(box, line_width):
+    res = Result([Item("thing", box=box)])
+    out = draw(blank(1920, 1080), res, show_labels=False, line_width=line_width)
+    ref = blank(1920, 1080)
+    x0, y0, x1, y1 = box_to_pixels(box, 1920, 1080)
+    w = min(line_width, max(1, (min(x1 - x0, y1 - y0) + 1) // 2))
+    if min(x1 - x0, y1 - y0) <= 2 * w:
+        ImageDraw.Draw(ref).rectangle((x0, y0, x1 - 1, y1 - 1), fill=item_colors(list(res))[0])
+    else:
+        ImageDraw.Draw(ref).rectangle((x0, y0, x1 - 1, y1 - 1), outline=item_colors(list(res))[0], width=w)
+    assert np.array_equal(np.asarray(out), np.asarray(ref))

@@ -132,3 +132,48 @@ def test_bmp_emoji_follow_their_default_presentation(text, colour):
     runs, missing = split_runs(text)
     assert missing == []
     assert runs[0][1].color is colour
+
+
+def _glyph_by_glyph(text: str, size: int, path: str) -> np.ndarray:
+    """Reference: every glyph rendered alone by Pillow, max-composited at the rounded sum of the advances."""
+    from PIL import ImageFont
+
+    font = ImageFont.truetype(path, size, layout_engine=ImageFont.Layout.BASIC)
+    ascent, descent = font.getmetrics()
+    width = int(round(sum(font.getlength(ch) for ch in text)))
+    canvas = np.zeros((ascent + descent, max(1, width)), np.uint8)
+    pen = 0.0
+    for ch in text:
+        core, (left, top) = font.getmask2(ch, "L", anchor="ls")
+        if core.size[0] and core.size[1]:
+            glyph = np.asarray(Image.Image()._new(core))
+            x, y = int(pen + 0.5) + left, ascent + top
+            x0, y0 = max(x, 0), max(y, 0)
+            x1, y1 = min(x + glyph.shape[1], canvas.shape[1]), min(y + glyph.shape[0], canvas.shape[0])
+            if x1 > x0 and y1 > y0:
+                region = canvas[y0:y1, x0:x1]
+                np.maximum(region, glyph[y0 - y : y1 - y, x0 - x : x1 - x], out=region)
+        pen += font.getlength(ch)
+    return canvas
+
+
+@pytest.mark.parametrize("size", [9, 11, 14, 22, 43, 86])
+def test_lines_composed_from_glyph_blocks_equal_glyph_by_glyph_rendering(size):
+    """Issue #13 item 6: a line is composed from advance-wide glyph blocks in one copy (plus the ink that
+    reaches past an advance); the pixels are those of rendering and compositing every glyph alone."""
+    from spatial_nb.fonts import cjk_font_path, latin_font_path
+    from spatial_nb.text import layout_text, text_alpha
+
+    rng = np.random.default_rng(size)
+    latin = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789 .,-'fjyVAWT()/_"
+    cases = [("".join(rng.choice(list(latin), 30)), None) for _ in range(12)]
+    cases += [("white frosting with googly eyes 12", None), ("jiffy fjord / (T,V,A)", None)]
+    if cjk_font_path():
+        cases.append(("猫のカップケーキ、砂糖入れ", cjk_font_path()))
+    for text, font in cases:
+        text = " ".join(text.split())
+        lay = layout_text(text, size, font)
+        assert len(lay.runs) == 1
+        ours, _ = text_alpha(lay)
+        ref = _glyph_by_glyph(text, size, font or latin_font_path())
+        assert ours.shape == ref.shape and np.array_equal(ours, ref), (size, text)

@@ -126,8 +126,44 @@ def test_mask_is_embedded_as_tinted_png_inside_its_box():
     m = re.search(r'<image href="data:image/png;base64,([^"]+)" x="(\d+)" y="(\d+)" width="(\d+)" height="(\d+)"', fragment)
     assert m and tuple(int(v) for v in m.groups()[1:]) == (320, 240, 256, 192)
     png = np.asarray(Image.open(io.BytesIO(base64.b64decode(m.group(1)))))
-    assert png.shape == (20, 20, 4)
-    assert png[10, 10, 3] > 0 and png[0, 0, 3] == 0
+    assert png.shape == (192, 256, 4)  # the 20x20 mask at its box's size on screen (640 px: no downscale)
+    assert png[96, 128, 3] == round(0.45 * 255) and png[0, 0, 3] == 0  # fill inside, nothing outside
+
+
+def _mask_pngs(fragment: str) -> list[np.ndarray]:
+    found = re.findall(r'<image href="data:image/png;base64,([^"]+)"', fragment)
+    return [np.asarray(Image.open(io.BytesIO(base64.b64decode(b64)))) for b64 in found]
+
+
+def test_big_box_local_mask_is_encoded_at_its_displayed_size_with_a_crisp_outline():
+    """Issue #13 (speed): a polygon rasterised on a 4K grid arrives as a large box-local map; the page carries
+    it at the size it is shown (the overlay is 1280 px wide: a third of 3840), outline one screen pixel."""
+    width, height = 3840, 2160
+    box = (0.1, 0.4, 0.9, 0.5)  # 3072 x 216 picture pixels
+    yy, xx = np.mgrid[0:216, 0:3072]
+    ellipse = ((((xx - 1535.5) / 1536) ** 2 + ((yy - 107.5) / 108) ** 2) <= 1).astype(np.uint8) * 255
+    fragment = to_html(Image.new("RGB", (width, height)), Result([Item("wide", box=box, mask=ellipse)]))
+    (png,) = _mask_pngs(fragment)
+    assert png.shape == (72, 1024, 4)  # 3072 x 216 / 3
+    alpha = png[..., 3]
+    assert alpha[36, 512] == round(0.45 * 255)  # fill in the middle
+    assert alpha[36, 0] == 255 and alpha[0, 512] == 255  # the outline, at the ellipse's edge
+    assert alpha[36, 1] != 255 and alpha[1, 512] != 255  # one pixel wide
+    assert alpha[0, 0] == 0 and alpha[71, 1023] == 0  # corners outside the ellipse
+
+
+def test_polygon_and_png_answers_for_the_same_shapes_embed_masks_of_the_same_size():
+    """The mask bytes depend on the displayed size, not on how finely the model's mask was rasterised."""
+    mask_small = np.zeros((64, 64), np.uint8)
+    mask_small[8:56, 8:56] = 255
+    mask_big = np.asarray(Image.fromarray(mask_small).resize((1536, 864), Image.Resampling.NEAREST))
+    picture = Image.new("RGB", (3840, 2160))
+    small = to_html(picture, Result([Item("a", box=(0.2, 0.2, 0.6, 0.6), mask=mask_small)]))
+    big = to_html(picture, Result([Item("a", box=(0.2, 0.2, 0.6, 0.6), mask=mask_big)]))
+    (a,), (b,) = _mask_pngs(small), _mask_pngs(big)
+    assert a.shape == b.shape == (288, 512, 4)
+    assert (a[..., 3] > 0).sum() == pytest.approx((b[..., 3] > 0).sum(), rel=0.02)
+    assert abs(len(small) - len(big)) < 0.05 * len(small)
 
 
 def test_point_label_near_the_right_edge_goes_left_of_the_dot():

@@ -270,3 +270,14 @@ def test_svg_chip_text_has_the_measured_width():
     (p,) = label_boxes(Image.new("RGB", (320, 240)), res)
     lengths = [int(v) for v in re.findall(r'<text class="snb-t"[^>]*textLength="(\d+)"', html)]
     assert lengths and max(lengths) + 2 * p.text_x == p.box[2] - p.box[0]  # text exactly fills its chip
+
+
+@pytest.mark.parametrize("width,height,font_size", [(7680, 4320, 14), (3840, 2160, 9), (1920, 1080, 6)])
+def test_small_fonts_on_big_pictures_keep_the_guarantees(width, height, font_size):
+    """The occupancy grid is capped at ~1024 cells a side (a 14 px font on 8K used 1 px cells): chips still
+    never overlap, stay inside, and every label stays recoverable."""
+    res = crowded(60, seed=11, spread=0.2)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # a legend too big for the picture is allowed here
+        placements = label_boxes(Image.new("RGB", (width, height)), res, font_size=font_size)
+    _check(placements, width, height, res)
