@@ -124,7 +124,10 @@ def test_killed_writer_leaves_no_corrupt_entry(tmp_path):
         rest, _ = proc.communicate(timeout=60)
         assert proc.returncode == -signal.SIGKILL
         for line in rest.splitlines():  # puts that finished before the kill landed
-            what, key, i = line.split()
+            fields = line.split()
+            if len(fields) != 3:  # a line the kill cut short (seen once in CI): it proves nothing
+                continue
+            what, key, i = fields
             if what == "done":
                 last_done[key] = (round_, int(i))
         found = check_store(tmp_path, n_keys)
