@@ -161,6 +161,8 @@ def run_folder(
             written (press again to abandon them; they still land in the cache).
     """
     started = time.perf_counter()
+    if prepare_threads is not None and (isinstance(prepare_threads, bool) or int(prepare_threads) < 1):
+        raise ValueError(f"prepare_threads must be 1 or more (or None: one per core), got {prepare_threads!r}")
     root, names = image_names(folder_or_paths, recursive=recursive)
     out_dir = Path(out) if out is not None else Path.cwd() / "spatial_nb_batch"
     if client is None:
@@ -195,9 +197,7 @@ def run_folder(
     bar = _progress_bar(progress, summary)
     writer = _Writer(results_path)
     pipelined = _is_ours(client)  # a stand-in client gets paths: it prepares inside its requests
-    prep_threads = prepare_threads or stages.default_prepare_threads(concurrency)
-    if prep_threads < 1:
-        raise ValueError(f"prepare_threads must be 1 or more, got {prepare_threads}")
+    prep_threads = int(prepare_threads) if prepare_threads is not None else stages.default_prepare_threads(concurrency)
     preparer = ThreadPoolExecutor(max_workers=prep_threads, thread_name_prefix="spatial-nb-prepare")
     executor = ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="spatial-nb-batch")
     preparing: dict[Future, _Job] = {}  # being read / answered from the cache / prepared
@@ -288,6 +288,10 @@ def run_folder(
             job, next_fresh = _Job(next_fresh), next(fresh, None)
         return job
 
+    def room() -> bool:
+        """True while another image may start preparing (a free thread, prefetch not full)."""
+        return len(preparing) < prep_threads and len(preparing) + len(ready) < limit.limit + prep_threads
+
     def prepared(job: _Job, fut: Future) -> None:
         """A finished preparation: ready to send, or a record (a cache hit, an unreadable file)."""
         if fut.exception() is None and isinstance(fut.result(), PreparedImage):
@@ -322,7 +326,7 @@ def run_folder(
             # 1. Keep the preparation threads busy, with at most limit + prep_threads images
             #    prepared or being prepared (bounded memory; re-sends come first).
             now = time.monotonic()
-            while len(preparing) < prep_threads and len(preparing) + len(ready) < limit.limit + prep_threads:
+            while room():
                 job = next_job(now)
                 if job is None:
                     break
@@ -336,7 +340,7 @@ def run_folder(
                 send(ready.popleft())
             # 3. Wait for a preparation or a request to finish (or the next re-send to be due).
             timeout = None
-            if pending and next_fresh is None and len(preparing) < prep_threads:
+            if pending and next_fresh is None and room():  # else a finishing future wakes us
                 timeout = max(0.0, min(j.not_before for j in pending) - time.monotonic())
             waiting = [*preparing, *in_flight]
             if not waiting:  # only re-sends left, none due yet (ready is empty: step 2 sent it)
