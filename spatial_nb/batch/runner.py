@@ -1,19 +1,26 @@
 """Label a folder: many images, one prompt, concurrent requests, results streamed to disk.
 
-Threads (the SDK call is blocking I/O) run up to ``concurrency`` requests; an
-:class:`AdaptiveLimit` lowers that when 429s get through the SDK's own retries. The main
-thread alone writes ``results.jsonl`` — one flushed JSON line per finished image — so a crash
-or Ctrl-C loses at most the requests in flight (and those still land in the answer cache);
-a re-run skips every image already recorded ``"ok"``. Memory stays flat: results go to disk,
-not into a list. Record names are :func:`~spatial_nb.filenames.escape_file_name` of the file
-name, so names of any bytes are stored losslessly and one odd name never stops a run.
+A pipeline of two thread pools (:mod:`spatial_nb.batch.stages`): a few preparation threads
+(one per core) read each file, answer from the cache when they can (no decode) and otherwise
+decode, shrink and encode it, while the request threads (the SDK call is blocking I/O) run up
+to ``concurrency`` requests, each sending an image prepared ahead of it; an
+:class:`AdaptiveLimit` lowers that number when 429s get through the SDK's own retries. So
+preparing the next images overlaps the requests in flight instead of holding a request slot.
+Prefetch is bounded (at most the current limit plus one per preparation thread, ~100 KB
+each), and an image waiting to be sent again keeps only its name (it is prepared again).
+
+The main thread alone writes ``results.jsonl`` — one flushed JSON line per finished image — so
+a crash or Ctrl-C loses at most the requests in flight (and those still land in the answer
+cache); a re-run skips every image already recorded ``"ok"``. Memory stays flat: results go to
+disk, not into a list. Record names are :func:`~spatial_nb.filenames.escape_file_name` of the
+file name, so names of any bytes are stored losslessly and one odd name never stops a run.
 
 One retry mechanism: inside a folder run the SDK sends each request once
 (``Client.copy(retry_attempts=1)``) and the runner alone retries what may pass later
 (``GeminiRequestError.transient``: 429, 5xx, resets, non-JSON bodies; and empty answers),
 with its own doubling delay, the concurrency limiter seeing every 429, and all attempts of
-one image inside that image's time limit (the client's ``timeout``; each attempt gets the
-time left).
+one image inside that image's time limit (the client's ``timeout``, counted from its first
+request; each attempt gets the time left).
 """
 
 from __future__ import annotations
@@ -33,129 +40,33 @@ from typing import Any
 from ..empty_answers import empty_answer_message, is_empty_answer, is_refusal
 from ..errors import GeminiRequestError, MissingKeyError, SpatialNBError
 from ..filenames import escape_file_name
+from ..images import PreparedImage
 from ..redaction import redact
-from ..result import Result
+from . import stages
+from .folders import IMAGE_EXTENSIONS, NameList, find_images, image_names
 from .limiter import AdaptiveLimit
 from .records import RESULTS_FILENAME, BatchSummary, _prepare_out, _Writer, load_results, read_records
+from .stages import DETECT_DEFAULTS, plan_request
 
 __all__ = [
     "IMAGE_EXTENSIONS",
     "RESULTS_FILENAME",
     "BatchSummary",
+    "DETECT_DEFAULTS",
     "find_images",
     "image_names",
+    "plan_request",
     "read_records",
     "load_results",
     "run_folder",
 ]
 
-#: File extensions picked up from a folder (case-insensitive).
-IMAGE_EXTENSIONS = frozenset({".jpg", ".jpeg", ".png", ".webp", ".gif", ".bmp", ".tif", ".tiff"})
 #: A full garbage collection after this many records: the SDK leaves reference cycles
 #: (~0.2 KB per request) that Python's generational GC otherwise lets pile up for thousands
 #: of requests; collecting keeps a 100,000-image run as small as a 100-image one.
 GC_EVERY = 100
-#: What ``Client.detect`` uses when a setting is not given (to rebuild a request's cache key).
-DETECT_DEFAULTS = dict(temperature=0.5, max_size=640, system_instruction=None, model=None, structured=False,
-                       thinking=None, max_output_tokens=None, context=None, seed=None, image_format=None)
 
-
-# -- finding images -------------------------------------------------------------------------
-
-
-def image_names(
-    folder_or_paths: str | os.PathLike | Iterable[str | os.PathLike], recursive: bool = True
-) -> tuple[Path, list[str]]:
-    """The root folder and the sorted image names relative to it (posix ``/``), as plain strings.
-
-    Strings, not Path objects, so a 100,000-image folder costs a few MB, not tens (see
-    :func:`find_images` for the arguments). These are OS names (undecodable bytes
-    surrogate-escaped, PEP 383); records store ``escape_file_name(name)``.
-    """
-    if isinstance(folder_or_paths, (str, os.PathLike)):
-        root = Path(folder_or_paths)
-        if root.is_file():
-            return root.parent, [root.name]
-        if not root.is_dir():
-            raise SpatialNBError(f"{root} is not a folder or an image file")
-        names: list[str] = []
-        prefix_len = len(os.fspath(root).rstrip(os.sep)) + 1
-        for directory, subdirs, files in os.walk(root):
-            subdirs[:] = [d for d in subdirs if not d.startswith(".")] if recursive else []
-            rel = directory[prefix_len:].replace(os.sep, "/")
-            for file in files:
-                if not file.startswith(".") and os.path.splitext(file)[1].lower() in IMAGE_EXTENSIONS:
-                    names.append(f"{rel}/{file}" if rel else file)
-        names.sort()
-        return root, names
-    paths = sorted({Path(p) for p in folder_or_paths})
-    missing = [str(p) for p in paths if not p.is_file()]
-    if missing:
-        raise SpatialNBError(f"{len(missing)} image paths do not exist, e.g. {missing[0]}")
-    if not paths:
-        return Path.cwd(), []
-    resolved = [p.resolve() for p in paths]
-    root = Path(os.path.commonpath([str(p.parent) for p in resolved]))
-    return root, sorted(p.relative_to(root).as_posix() for p in resolved)
-
-
-def find_images(
-    folder_or_paths: str | os.PathLike | Iterable[str | os.PathLike], recursive: bool = True
-) -> tuple[Path, list[Path]]:
-    """The images to label, sorted by name, and the root their record names are relative to.
-
-    Args:
-        folder_or_paths: A folder (searched for jpg/jpeg/png/webp/gif/bmp/tif/tiff, any case),
-            or a list of image paths (root = their common folder).
-        recursive: Search sub-folders too (hidden files and folders are skipped).
-    """
-    root, names = image_names(folder_or_paths, recursive)
-    return root, [root / name for name in names]
-
-
-# -- running --------------------------------------------------------------------------------
-
-
-def _detect(client: Any, path: Path, prompt: str, kwargs: dict[str, Any],
-            time_left: float | None) -> tuple[Result, float]:
-    start = time.perf_counter()
-    if time_left is not None:
-        kwargs = {**kwargs, "timeout": time_left}
-    res = client.detect(str(path), prompt, **kwargs)
-    return res, time.perf_counter() - start
-
-
-def _is_ours(client: Any) -> bool:
-    """A spatial_nb Client (not a stand-in): it takes ``timeout=`` per call and has ``copy``."""
-    return hasattr(client, "copy") and hasattr(client, "retry_schedule")
-
-
-def plan_request(client: Any, path: str | os.PathLike, prompt: str, kind: str, settings: dict[str, Any]) -> Any:
-    """The client's plan of one request (what ``client.detect`` would send; nothing is sent)."""
-    unknown = set(settings) - set(DETECT_DEFAULTS)
-    if unknown:
-        raise TypeError(f"batch mode got unknown settings {sorted(unknown)}")
-    return client._plan(str(path), prompt, kind, {**DETECT_DEFAULTS, **settings})
-
-
-class _NameList:
-    """Names packed into one NUL-separated string (file names never contain NUL)."""
-
-    def __init__(self, names: list[str]):
-        self._blob = "\0".join(names)
-        self._empty = not names
-
-    def __iter__(self) -> Iterator[str]:
-        if self._empty:
-            return
-        blob, start = self._blob, 0
-        while True:
-            end = blob.find("\0", start)
-            if end < 0:
-                yield blob[start:]
-                return
-            yield blob[start:end]
-            start = end + 1
+_is_ours = stages.is_ours
 
 
 @dataclass
@@ -168,6 +79,7 @@ class _Job:
     started: float = 0.0
     deadline_at: float | None = None  # time.monotonic() when this image's time limit ends
     last_error: str | None = None  # why the last attempt failed (for a time-limit record)
+    prepared: PreparedImage | None = None  # set between preparation and sending only
 
 
 def _is_transient(exc: BaseException) -> bool:
@@ -198,6 +110,7 @@ def run_folder(
     empty_retries: int = 2,
     requeue_delay: float = 2.0,
     increase_after: int = 10,
+    prepare_threads: int | None = None,
     **detect_kwargs: Any,
 ) -> BatchSummary:
     """Ask the same question about every image in a folder; write one JSON line per image.
@@ -235,6 +148,9 @@ def run_folder(
             by default): a re-send that would start later is not made, and the image gets an
             ``"error"`` record saying so (a re-run tries it again).
         increase_after: Successes in a row before concurrency grows by one again.
+        prepare_threads: Threads that read, decode and shrink images ahead of the requests
+            (default: one per CPU core, at most ``concurrency``). They do not count against
+            ``concurrency``, which bounds only the requests in flight.
 
     Returns:
         A :class:`BatchSummary` (also printable).
@@ -245,6 +161,8 @@ def run_folder(
             written (press again to abandon them; they still land in the cache).
     """
     started = time.perf_counter()
+    if prepare_threads is not None and (isinstance(prepare_threads, bool) or int(prepare_threads) < 1):
+        raise ValueError(f"prepare_threads must be 1 or more (or None: one per core), got {prepare_threads!r}")
     root, names = image_names(folder_or_paths, recursive=recursive)
     out_dir = Path(out) if out is not None else Path.cwd() / "spatial_nb_batch"
     if client is None:
@@ -271,15 +189,20 @@ def run_folder(
     summary.skipped = sum(1 for n in names if escape_file_name(n) in already)
     # The names live on as ONE string (a 100k-image folder: a few MB, not a list of 100k
     # objects); fresh jobs are cut from it one at a time, only re-sends wait in a queue.
-    fresh: Iterator[str] = (n for n in _NameList(names) if escape_file_name(n) not in already)
+    fresh: Iterator[str] = (n for n in NameList(names) if escape_file_name(n) not in already)
     del names
     next_fresh: str | None = next(fresh, None)
     pending: deque[_Job] = deque()
     limit = AdaptiveLimit(concurrency, increase_after=increase_after)
     bar = _progress_bar(progress, summary)
     writer = _Writer(results_path)
+    pipelined = _is_ours(client)  # a stand-in client gets paths: it prepares inside its requests
+    prep_threads = int(prepare_threads) if prepare_threads is not None else stages.default_prepare_threads(concurrency)
+    preparer = ThreadPoolExecutor(max_workers=prep_threads, thread_name_prefix="spatial-nb-prepare")
     executor = ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="spatial-nb-batch")
-    in_flight: dict[Future, _Job] = {}
+    preparing: dict[Future, _Job] = {}  # being read / answered from the cache / prepared
+    ready: deque[_Job] = deque()  # prepared, waiting for a request slot
+    in_flight: dict[Future, _Job] = {}  # requests
 
     def requeue(job: _Job, tries: int) -> bool:
         """Send ``job`` again after the ``tries``-th doubling delay, if that fits its time limit."""
@@ -355,54 +278,93 @@ def run_folder(
         if notify and on_record is not None:
             on_record(rec, summary)
 
+    def next_job(now: float) -> _Job | None:
+        """A re-send whose delay is over, else the next fresh image, else None."""
+        nonlocal next_fresh
+        job = next((j for j in pending if j.not_before <= now), None)
+        if job is not None:
+            pending.remove(job)
+        elif next_fresh is not None:
+            job, next_fresh = _Job(next_fresh), next(fresh, None)
+        return job
+
+    def room() -> bool:
+        """True while another image may start preparing (a free thread, prefetch not full)."""
+        return len(preparing) < prep_threads and len(preparing) + len(ready) < limit.limit + prep_threads
+
+    def prepared(job: _Job, fut: Future) -> None:
+        """A finished preparation: ready to send, or a record (a cache hit, an unreadable file)."""
+        if fut.exception() is None and isinstance(fut.result(), PreparedImage):
+            job.prepared = fut.result()
+            ready.append(job)
+        else:
+            record(job, fut)
+
+    def send(job: _Job) -> None:
+        """Start the request of a prepared job (or record that its time ran out)."""
+        job.epoch = limit.epoch
+        left = None
+        if image_timeout is not None:
+            if job.deadline_at is None:
+                job.deadline_at = time.monotonic() + image_timeout
+            left = job.deadline_at - time.monotonic()
+            if left <= 0:  # waited past its limit behind the others: not sent again
+                job.prepared = None
+                late: Future = Future()
+                late.set_exception(_OutOfTime(
+                    f"{job.last_error or 'not answered'} (gave up: the {image_timeout:g} s limit for "
+                    "this image ran out while it waited to be sent again; run again to retry it, or "
+                    "raise --timeout / Client(timeout=...))", transient=True))
+                record(job, late)
+                return
+        image = job.prepared if job.prepared is not None else root / job.name
+        job.prepared = None  # the request holds it until it is sent; a re-send prepares again
+        in_flight[executor.submit(stages.send, client, image, prompt, kwargs, left)] = job
+
     try:
-        while pending or in_flight or next_fresh is not None:
+        while pending or preparing or ready or in_flight or next_fresh is not None:
+            # 1. Keep the preparation threads busy, with at most limit + prep_threads images
+            #    prepared or being prepared (bounded memory; re-sends come first).
             now = time.monotonic()
-            while len(in_flight) < limit.limit:
-                job = next((j for j in pending if j.not_before <= now), None)
-                if job is not None:
-                    pending.remove(job)
-                elif next_fresh is not None:
-                    job, next_fresh = _Job(next_fresh), next(fresh, None)
-                else:
+            while room():
+                job = next_job(now)
+                if job is None:
                     break
-                job.epoch = limit.epoch
                 job.started = time.perf_counter()
-                left = None
-                if image_timeout is not None:
-                    if job.deadline_at is None:
-                        job.deadline_at = time.monotonic() + image_timeout
-                    left = job.deadline_at - time.monotonic()
-                    if left <= 0:  # waited past its limit behind the others: not sent again
-                        late: Future = Future()
-                        late.set_exception(_OutOfTime(
-                            f"{job.last_error or 'not answered'} (gave up: the {image_timeout:g} s limit for "
-                            "this image ran out while it waited to be sent again; run again to retry it, or "
-                            "raise --timeout / Client(timeout=...))", transient=True))
-                        record(job, late)
-                        continue
-                in_flight[executor.submit(_detect, client, root / job.name, prompt, kwargs, left)] = job
+                if pipelined:
+                    preparing[preparer.submit(stages.prepare, client, root / job.name, prompt, kwargs)] = job
+                else:
+                    ready.append(job)
+            # 2. Fill the request slots with prepared images.
+            while len(in_flight) < limit.limit and ready:
+                send(ready.popleft())
+            # 3. Wait for a preparation or a request to finish (or the next re-send to be due).
             timeout = None
-            if pending and next_fresh is None and len(in_flight) < limit.limit:
+            if pending and next_fresh is None and room():  # else a finishing future wakes us
                 timeout = max(0.0, min(j.not_before for j in pending) - time.monotonic())
-            if not in_flight:
+            waiting = [*preparing, *in_flight]
+            if not waiting:  # only re-sends left, none due yet (ready is empty: step 2 sent it)
                 time.sleep(timeout or 0.0)
                 continue
-            finished, _ = wait(list(in_flight), timeout=timeout, return_when=FIRST_COMPLETED)
-            for fut in sorted(finished, key=lambda f: in_flight[f].name):
-                record(in_flight.pop(fut), fut)
+            finished, _ = wait(waiting, timeout=timeout, return_when=FIRST_COMPLETED)
+            for fut in sorted(finished, key=lambda f: (preparing[f] if f in preparing else in_flight[f]).name):
+                if fut in preparing:
+                    prepared(preparing.pop(fut), fut)
+                else:
+                    record(in_flight.pop(fut), fut)
     except KeyboardInterrupt:
         summary.interrupted = True
-        for fut in in_flight:
+        for fut in [*preparing, *in_flight]:
             fut.cancel()
         _drain(in_flight, record, bar)
         raise
     except BaseException:
         summary.interrupted = True
-        for fut in in_flight:
+        for fut in [*preparing, *in_flight]:
             fut.cancel()
         raise
     finally:
+        preparer.shutdown(wait=False, cancel_futures=True)
         executor.shutdown(wait=False, cancel_futures=True)
         writer.close()
         summary.elapsed_s = time.perf_counter() - started
