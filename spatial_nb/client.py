@@ -17,9 +17,9 @@ import threading
 import warnings
 from typing import TYPE_CHECKING, Any
 
-from . import models
+from . import backends, models
 from .adaptation import SettingsAdaptedWarning, SettingsMemory
-from .backends import BACKENDS, read_response, response_text
+from .backends import BACKENDS
 from .deadline import DEFAULT_TIMEOUT, RetrySchedule, check_timeout
 from .errors import MissingKeyError, OfflineCacheMiss
 from .plan import RETRY_STATUS_CODES, ModelSupportWarning, RequestPlan
@@ -339,7 +339,6 @@ class Client:
 
     def _answer(self, plan: RequestPlan) -> Result:
         """Send the plan (adapting settings if needed), parse, finish and store the answer."""
-        from . import backends
         from .parsing import parse
 
         sdk = self._sdk()
@@ -452,16 +451,3 @@ def _uses_mtls(vertexai: bool) -> bool:
         return bool(mtls.should_use_client_cert() and mtls.has_default_client_cert_source())
     except Exception:  # noqa: BLE001 - an older google-auth: no mTLS session either
         return False
-
-
-# -- helpers other modules import from here (kept for compatibility) --------------------------------
-
-
-def _read_response(responses: Any) -> tuple[str, str | None, str | None, dict[str, Any] | None]:
-    """Text (thoughts excluded), finish reason, block reason and usage from SDK responses."""
-    answer = read_response(responses)
-    return answer.text, answer.finish, answer.block, answer.usage
-
-
-_response_text = response_text
-_Plan = RequestPlan
