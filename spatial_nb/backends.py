@@ -80,10 +80,8 @@ def send(backend: str, sdk: Any, plan: Any, config: dict[str, Any]) -> Answer:
                 return Answer("")
             raise
         return read_interaction(interaction)
-    from google.genai import types
-
     response = sdk.models.generate_content(
-        model=plan.profile.name, contents=plan.contents(), config=types.GenerateContentConfig(**config)
+        model=plan.profile.name, contents=plan.contents(), config=plan.sdk_config(config)
     )
     return read_response([response])
 
