@@ -181,9 +181,8 @@ def interactions_request(plan: Any, config: dict[str, Any]) -> dict[str, Any]:
     if plan.context_text is None:
         steps = [{"type": "user_input", "content": [*images, {"type": "text", "text": plan.prompt}]}]
     else:
-        first = plan.context_prompt or "Find the points in the first image."
         steps = [
-            {"type": "user_input", "content": [*images, {"type": "text", "text": first}]},
+            {"type": "user_input", "content": [*images, {"type": "text", "text": plan.first_prompt}]},
             {"type": "model_output", "content": [{"type": "text", "text": plan.context_text}]},
             {"type": "user_input", "content": [{"type": "text", "text": plan.prompt}]},
         ]
