@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 __all__ = ["MAX_EXTRA_REQUESTS", "FILENAME", "Adaptation", "SettingsAdaptedWarning", "next_adaptation",
-           "thinking_alternatives", "SettingsMemory", "settings_memory"]
+           "thinking_alternatives", "SettingsMemory"]
 
 #: Extra requests one call may spend on adapting its settings.
 MAX_EXTRA_REQUESTS = 3
@@ -192,8 +192,3 @@ class SettingsMemory:
             return True
         except FileNotFoundError:
             return False
-
-
-def settings_memory(directory: str | os.PathLike | None = None) -> SettingsMemory:
-    """The memory in ``directory`` (default: the cache directory)."""
-    return SettingsMemory(directory)

@@ -80,10 +80,8 @@ def send(backend: str, sdk: Any, plan: Any, config: dict[str, Any]) -> Answer:
                 return Answer("")
             raise
         return read_interaction(interaction)
-    from google.genai import types
-
     response = sdk.models.generate_content(
-        model=plan.profile.name, contents=plan.contents(), config=types.GenerateContentConfig(**config)
+        model=plan.profile.name, contents=plan.contents(), config=plan.sdk_config(config)
     )
     return read_response([response])
 
@@ -183,9 +181,8 @@ def interactions_request(plan: Any, config: dict[str, Any]) -> dict[str, Any]:
     if plan.context_text is None:
         steps = [{"type": "user_input", "content": [*images, {"type": "text", "text": plan.prompt}]}]
     else:
-        first = plan.context_prompt or "Find the points in the first image."
         steps = [
-            {"type": "user_input", "content": [*images, {"type": "text", "text": first}]},
+            {"type": "user_input", "content": [*images, {"type": "text", "text": plan.first_prompt}]},
             {"type": "model_output", "content": [{"type": "text", "text": plan.context_text}]},
             {"type": "user_input", "content": [{"type": "text", "text": plan.prompt}]},
         ]

@@ -17,9 +17,9 @@ import threading
 import warnings
 from typing import TYPE_CHECKING, Any
 
-from . import models
+from . import backends, models
 from .adaptation import SettingsAdaptedWarning, SettingsMemory
-from .backends import BACKENDS, read_response, response_text
+from .backends import BACKENDS
 from .deadline import DEFAULT_TIMEOUT, RetrySchedule, check_timeout
 from .errors import MissingKeyError, OfflineCacheMiss
 from .plan import RETRY_STATUS_CODES, ModelSupportWarning, RequestPlan
@@ -109,6 +109,18 @@ def _check_key(key: str, where: str) -> None:
     )
 
 
+def _checked_backend(backend: str) -> str:
+    if backend not in BACKENDS:
+        raise ValueError(f"backend must be one of {BACKENDS}, got {backend!r}")
+    return backend
+
+
+def _checked_attempts(attempts: int) -> int:
+    if int(attempts) < 1:
+        raise ValueError("retry_attempts counts the first request too: use 1 or more")
+    return int(attempts)
+
+
 # -- the client -----------------------------------------------------------------------------
 
 
@@ -163,9 +175,7 @@ class Client:
         timeout: float | None = DEFAULT_TIMEOUT,
         profile_overrides: dict[str, Any] | None = None,
     ):
-        if backend not in BACKENDS:
-            raise ValueError(f"backend must be one of {BACKENDS}, got {backend!r}")
-        self.backend = backend
+        self.backend = _checked_backend(backend)
         if isinstance(model, models.ModelProfile):
             self._profile_base: models.ModelProfile | None = model
             self.model = model.name
@@ -182,9 +192,7 @@ class Client:
         self.vertexai = bool(vertexai)
         self.project = project
         self.location = location
-        if int(retry_attempts) < 1:
-            raise ValueError("retry_attempts counts the first request too: use 1 or more")
-        self.retry_attempts = int(retry_attempts)
+        self.retry_attempts = _checked_attempts(retry_attempts)
         self.retry_initial_delay = float(retry_initial_delay)
         self.timeout = timeout  # validated by the property
         self._cache_setting = cache
@@ -248,14 +256,12 @@ class Client:
         if unknown:
             raise TypeError(f"Client.copy() cannot change {sorted(unknown)}; it can change {sorted(allowed)}")
         other = _copy.copy(self)
-        if "retry_attempts" in changes and int(changes["retry_attempts"]) < 1:
-            raise ValueError("retry_attempts counts the first request too: use 1 or more")
-        if "backend" in changes and changes["backend"] not in BACKENDS:
-            raise ValueError(f"backend must be one of {BACKENDS}, got {changes['backend']!r}")
+        if "retry_attempts" in changes:
+            changes["retry_attempts"] = _checked_attempts(changes["retry_attempts"])
+        if "backend" in changes:
+            _checked_backend(changes["backend"])
         for name, value in changes.items():
-            if name == "retry_attempts":
-                value = int(value)
-            elif name == "profile_overrides":
+            if name == "profile_overrides":
                 value = dict(value or {})
             setattr(other, name, value)
         other.profile()  # validate overrides now
@@ -339,7 +345,6 @@ class Client:
 
     def _answer(self, plan: RequestPlan) -> Result:
         """Send the plan (adapting settings if needed), parse, finish and store the answer."""
-        from . import backends
         from .parsing import parse
 
         sdk = self._sdk()
@@ -452,16 +457,3 @@ def _uses_mtls(vertexai: bool) -> bool:
         return bool(mtls.should_use_client_cert() and mtls.has_default_client_cert_source())
     except Exception:  # noqa: BLE001 - an older google-auth: no mTLS session either
         return False
-
-
-# -- helpers other modules import from here (kept for compatibility) --------------------------------
-
-
-def _read_response(responses: Any) -> tuple[str, str | None, str | None, dict[str, Any] | None]:
-    """Text (thoughts excluded), finish reason, block reason and usage from SDK responses."""
-    answer = read_response(responses)
-    return answer.text, answer.finish, answer.block, answer.usage
-
-
-_response_text = response_text
-_Plan = RequestPlan

@@ -114,11 +114,6 @@ class ModelProfile:
         """
         return _thinking_dict(self.thinking, self.thinking_value)
 
-    @property
-    def usable(self) -> bool:
-        """False for shut-down ids (requests fail)."""
-        return self.status != "shut_down"
-
     def replace(self, **changes: Any) -> ModelProfile:
         """A copy with some fields changed (unknown field names raise ``TypeError``)."""
         return dataclasses.replace(self, **changes)

@@ -171,15 +171,19 @@ class RequestPlan:
             self._prepared = [src.prepare(self.max_size, self.image_format) for src in self.sources]
         return self._prepared
 
+    @property
+    def first_prompt(self) -> str:
+        """The prompt of the first user turn when an earlier answer is sent as ``context``."""
+        return self.context_prompt or "Find the points in the first image."
+
     def contents(self) -> list[Any]:
         from google.genai import types
 
         image_parts = [types.Part.from_bytes(data=p.data, mime_type=p.mime_type) for p in self.prepared]
         if self.context_text is None:
             return [types.Content(role="user", parts=[*image_parts, types.Part.from_text(text=self.prompt)])]
-        first_prompt = self.context_prompt or "Find the points in the first image."
         return [
-            types.Content(role="user", parts=[*image_parts, types.Part.from_text(text=first_prompt)]),
+            types.Content(role="user", parts=[*image_parts, types.Part.from_text(text=self.first_prompt)]),
             types.Content(role="model", parts=[types.Part.from_text(text=self.context_text)]),
             types.Content(role="user", parts=[types.Part.from_text(text=self.prompt)]),
         ]

@@ -9,6 +9,7 @@ piece here: its items arrive together at the end.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
@@ -83,7 +84,7 @@ class DetectStream:
         try:
             try:
                 pending = [first] if first is not None else []
-                for response in _chain(pending, sdk_stream):
+                for response in itertools.chain(pending, sdk_stream):
                     responses.append(response)
                     piece = response_text(response)
                     if piece:
@@ -110,11 +111,6 @@ class DetectStream:
         self.result = plan.finish(result, answer.text, finish, answer.block, answer.usage,
                                   model_version=answer.model_version)
         return self.result
-
-
-def _chain(first: list[Any], rest: Iterator[Any]) -> Iterator[Any]:
-    yield from first
-    yield from rest
 
 
 def _close_sdk_stream(sdk_stream: Any) -> None:

@@ -21,7 +21,6 @@ from .detect import _clean
 
 __all__ = ["register", "run", "answer_format"]
 
-KINDS = ("boxes", "masks", "points", "boxes3d")
 PHOTO = "coffee.jpg"
 #: What doctor asks about the coffee photo, per kind (short, so answers are cheap).
 TARGET = "the cup"
@@ -135,7 +134,7 @@ def run(args: argparse.Namespace) -> int:
     from ..adaptation import SettingsAdaptedWarning
     from ..client import Client, ModelSupportWarning, _find_api_key
     from ..errors import SpatialNBError
-    from ..prompts import template
+    from ..prompts import KINDS, template
 
     model = args.model or os.environ.get("SPATIAL_NB_MODEL") or models.DEFAULT_MODEL
     key, where = _find_api_key()
