@@ -204,8 +204,13 @@ def run_folder(
     ready: deque[_Job] = deque()  # prepared, waiting for a request slot
     in_flight: dict[Future, _Job] = {}  # requests
 
-    def requeue(job: _Job, tries: int) -> bool:
-        """Send ``job`` again after the ``tries``-th doubling delay, if that fits its time limit."""
+    def requeue(job: _Job, tries: int, error: str) -> bool:
+        """Send ``job`` again after the ``tries``-th doubling delay, if that fits its time limit.
+
+        ``error`` is why this attempt failed (kept for a later time-limit record). The caller
+        counts the attempt only when this returns True.
+        """
+        job.last_error = error
         job.not_before = time.monotonic() + requeue_delay * 2 ** (tries - 1)
         if job.deadline_at is not None and job.not_before >= job.deadline_at:
             return False
@@ -229,12 +234,10 @@ def run_folder(
             if is_empty_answer(res):  # the client warned and did not cache it
                 summary.empty_answers += 1
                 message = empty_answer_message(res, attempts=job.empty + 1)
-                if not is_refusal(res) and job.empty < empty_retries and notify:
+                if (not is_refusal(res) and job.empty < empty_retries and notify
+                        and requeue(job, job.empty + 1, message)):
                     job.empty += 1
-                    job.last_error = message
-                    if requeue(job, job.empty):
-                        return
-                    job.empty -= 1
+                    return
                 message = out_of_time(message, job)
                 rec = {"path": name, "status": "error", "error": message, "finish_reason": res.finish_reason,
                        "elapsed_s": round(elapsed, 3)}
@@ -256,11 +259,9 @@ def run_folder(
             if isinstance(exc, _OutOfTime):
                 pass  # already says why; nothing more to try
             elif (throttled or _is_transient(exc)) and job.attempt < max_requeues and notify:
-                job.attempt += 1
-                job.last_error = message
-                if requeue(job, job.attempt):
+                if requeue(job, job.attempt + 1, message):
+                    job.attempt += 1
                     return
-                job.attempt -= 1
                 message = out_of_time(message, job)
             rec = {"path": name, "status": "error", "error": message, "elapsed_s": round(elapsed, 3)}
             status = getattr(exc, "status", None)
