@@ -353,16 +353,12 @@ def run_folder(
                     prepared(preparing.pop(fut), fut)
                 else:
                     record(in_flight.pop(fut), fut)
-    except KeyboardInterrupt:
+    except BaseException as exc:
         summary.interrupted = True
         for fut in [*preparing, *in_flight]:
             fut.cancel()
-        _drain(in_flight, record, bar)
-        raise
-    except BaseException:
-        summary.interrupted = True
-        for fut in [*preparing, *in_flight]:
-            fut.cancel()
+        if isinstance(exc, KeyboardInterrupt):
+            _drain(in_flight, record, bar)
         raise
     finally:
         preparer.shutdown(wait=False, cancel_futures=True)
