@@ -168,7 +168,11 @@ class _Writer:
 
     def __init__(self, path: Path):
         self.path = path
-        torn = path.exists() and path.stat().st_size > 0 and not path.read_bytes().endswith(b"\n")
+        torn = False
+        if path.exists() and path.stat().st_size > 0:
+            with path.open("rb") as fh:  # only the last byte: the file may hold 100,000 records
+                fh.seek(-1, os.SEEK_END)
+                torn = fh.read(1) != b"\n"
         self._fh = path.open("a", encoding="utf-8", errors="backslashreplace")
         if torn:
             self._fh.write("\n")  # never glue a new record onto a torn line
