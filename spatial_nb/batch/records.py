@@ -185,6 +185,19 @@ class _Writer:
         self._fh.close()
 
 
+def run_settings(prompt: str, kind: str, model: str | None, temperature: float, max_size: int,
+                 detect_kwargs: dict[str, Any]) -> dict[str, Any]:
+    """The settings ``run.json`` keeps (plain JSON values only) to refuse a resume that changed them."""
+    return {
+        "prompt": prompt,
+        "kind": kind,
+        "model": model,
+        "temperature": temperature,
+        "max_size": max_size,
+        **{k: v for k, v in detect_kwargs.items() if isinstance(v, (str, int, float, bool, type(None)))},
+    }
+
+
 def _prepare_out(out: Path, settings: dict[str, Any], resume: bool) -> tuple[Path, set[str]]:
     out.mkdir(parents=True, exist_ok=True)
     results = out / RESULTS_FILENAME

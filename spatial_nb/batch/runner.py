@@ -45,7 +45,8 @@ from ..redaction import redact
 from . import stages
 from .folders import IMAGE_EXTENSIONS, NameList, find_images, image_names
 from .limiter import AdaptiveLimit
-from .records import RESULTS_FILENAME, BatchSummary, _prepare_out, _Writer, load_results, read_records
+from .records import (RESULTS_FILENAME, BatchSummary, _prepare_out, _Writer, load_results, read_records,
+                      run_settings)
 from .stages import DETECT_DEFAULTS, plan_request
 
 __all__ = [
@@ -176,14 +177,7 @@ def run_folder(
     kwargs: dict[str, Any] = {"kind": kind, "temperature": temperature, "max_size": max_size, **detect_kwargs}
     if model is not None:
         kwargs["model"] = model
-    settings = {
-        "prompt": prompt,
-        "kind": kind,
-        "model": model or getattr(client, "model", None),
-        "temperature": temperature,
-        "max_size": max_size,
-        **{k: v for k, v in detect_kwargs.items() if isinstance(v, (str, int, float, bool, type(None)))},
-    }
+    settings = run_settings(prompt, kind, model or getattr(client, "model", None), temperature, max_size, detect_kwargs)
     results_path, already = _prepare_out(out_dir, settings, resume)
     summary = BatchSummary(images=len(names), path=results_path, lowest_concurrency=concurrency)
     summary.skipped = sum(1 for n in names if escape_file_name(n) in already)
