@@ -121,13 +121,16 @@ def _cache(cache: Any):
 
 
 def _read_entries(db_path: Path, since: float | None) -> list[tuple[str, float, str]]:
+    from .cache import _DB_SCHEMA_VERSION
+
     if not db_path.exists():
         return []
     conn = sqlite3.connect(db_path, timeout=30)
     try:
         version = conn.execute("PRAGMA user_version").fetchone()[0]
-        if version != 1:
-            raise PackError(f"the cache at {db_path.parent} has layout {version}; this spatial_nb reads layout 1")
+        if version != _DB_SCHEMA_VERSION:
+            raise PackError(f"the cache at {db_path.parent} has layout {version}; "
+                            f"this spatial_nb reads layout {_DB_SCHEMA_VERSION}")
         rows = conn.execute(
             "SELECT key, stored, value FROM entries WHERE stored >= ? ORDER BY stored, key",
             (since if since is not None else float("-inf"),),

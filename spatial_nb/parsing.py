@@ -404,7 +404,6 @@ class StreamParser:
     """
 
     def __init__(self) -> None:
-        self._parts: list[str] = []
         self._text = ""
         self._decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
         self._scanner = _jsonscan.Scanner(self._on_object)
@@ -424,8 +423,6 @@ class StreamParser:
             chunk = self._decoder.decode(bytes(chunk))
         elif not isinstance(chunk, str):
             chunk, _, _ = read_response(chunk) if hasattr(chunk, "text") else (None, None, [])
-            if not chunk:
-                return []
         if not chunk:
             return []
         self._text += chunk

@@ -25,7 +25,7 @@ from ..redaction import redact
 from ..result import Result
 from .batch_answers import UNMATCHED_FILENAME, error_text, job_answers, split_answers, write_unmatched
 from .batch_wait import SUCCESS_STATE_NAMES, _sdk_version, wait_for_job
-from .records import BatchSummary, _prepare_out, _Writer
+from .records import BatchSummary, _prepare_out, _Writer, run_settings
 from .runner import image_names, plan_request
 
 __all__ = ["run_batch_api", "build_requests", "JOB_FILENAME", "REQUESTS_FILENAME", "UNMATCHED_FILENAME"]
@@ -168,12 +168,9 @@ def run_batch_api(
     settings = {"temperature": temperature, "max_size": max_size, **detect_kwargs}
     if model is not None:
         settings["model"] = model
-    run_settings = {
-        "prompt": prompt, "kind": kind, "model": model or getattr(client, "model", None),
-        "temperature": temperature, "max_size": max_size,
-        **{k: v for k, v in detect_kwargs.items() if isinstance(v, (str, int, float, bool, type(None)))},
-    }
-    results_path, already = _prepare_out(out_dir, run_settings, resume=True)
+    recorded = run_settings(prompt, kind, model or getattr(client, "model", None), temperature, max_size,
+                            detect_kwargs)
+    results_path, already = _prepare_out(out_dir, recorded, resume=True)
     by_name = {escape_file_name(name): root / name for name in names}  # keys as records store them
     summary = BatchSummary(images=len(by_name), path=results_path, skipped=sum(1 for n in by_name if n in already))
     writer = _Writer(results_path)

@@ -168,7 +168,11 @@ class _Writer:
 
     def __init__(self, path: Path):
         self.path = path
-        torn = path.exists() and path.stat().st_size > 0 and not path.read_bytes().endswith(b"\n")
+        torn = False
+        if path.exists() and path.stat().st_size > 0:
+            with path.open("rb") as fh:  # only the last byte: the file may hold 100,000 records
+                fh.seek(-1, os.SEEK_END)
+                torn = fh.read(1) != b"\n"
         self._fh = path.open("a", encoding="utf-8", errors="backslashreplace")
         if torn:
             self._fh.write("\n")  # never glue a new record onto a torn line
@@ -179,6 +183,19 @@ class _Writer:
 
     def close(self) -> None:
         self._fh.close()
+
+
+def run_settings(prompt: str, kind: str, model: str | None, temperature: float, max_size: int,
+                 detect_kwargs: dict[str, Any]) -> dict[str, Any]:
+    """The settings ``run.json`` keeps (plain JSON values only) to refuse a resume that changed them."""
+    return {
+        "prompt": prompt,
+        "kind": kind,
+        "model": model,
+        "temperature": temperature,
+        "max_size": max_size,
+        **{k: v for k, v in detect_kwargs.items() if isinstance(v, (str, int, float, bool, type(None)))},
+    }
 
 
 def _prepare_out(out: Path, settings: dict[str, Any], resume: bool) -> tuple[Path, set[str]]:

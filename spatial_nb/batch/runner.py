@@ -45,7 +45,8 @@ from ..redaction import redact
 from . import stages
 from .folders import IMAGE_EXTENSIONS, NameList, find_images, image_names
 from .limiter import AdaptiveLimit
-from .records import RESULTS_FILENAME, BatchSummary, _prepare_out, _Writer, load_results, read_records
+from .records import (RESULTS_FILENAME, BatchSummary, _prepare_out, _Writer, load_results, read_records,
+                      run_settings)
 from .stages import DETECT_DEFAULTS, plan_request
 
 __all__ = [
@@ -176,14 +177,7 @@ def run_folder(
     kwargs: dict[str, Any] = {"kind": kind, "temperature": temperature, "max_size": max_size, **detect_kwargs}
     if model is not None:
         kwargs["model"] = model
-    settings = {
-        "prompt": prompt,
-        "kind": kind,
-        "model": model or getattr(client, "model", None),
-        "temperature": temperature,
-        "max_size": max_size,
-        **{k: v for k, v in detect_kwargs.items() if isinstance(v, (str, int, float, bool, type(None)))},
-    }
+    settings = run_settings(prompt, kind, model or getattr(client, "model", None), temperature, max_size, detect_kwargs)
     results_path, already = _prepare_out(out_dir, settings, resume)
     summary = BatchSummary(images=len(names), path=results_path, lowest_concurrency=concurrency)
     summary.skipped = sum(1 for n in names if escape_file_name(n) in already)
@@ -204,8 +198,13 @@ def run_folder(
     ready: deque[_Job] = deque()  # prepared, waiting for a request slot
     in_flight: dict[Future, _Job] = {}  # requests
 
-    def requeue(job: _Job, tries: int) -> bool:
-        """Send ``job`` again after the ``tries``-th doubling delay, if that fits its time limit."""
+    def requeue(job: _Job, tries: int, error: str) -> bool:
+        """Send ``job`` again after the ``tries``-th doubling delay, if that fits its time limit.
+
+        ``error`` is why this attempt failed (kept for a later time-limit record). The caller
+        counts the attempt only when this returns True.
+        """
+        job.last_error = error
         job.not_before = time.monotonic() + requeue_delay * 2 ** (tries - 1)
         if job.deadline_at is not None and job.not_before >= job.deadline_at:
             return False
@@ -229,12 +228,10 @@ def run_folder(
             if is_empty_answer(res):  # the client warned and did not cache it
                 summary.empty_answers += 1
                 message = empty_answer_message(res, attempts=job.empty + 1)
-                if not is_refusal(res) and job.empty < empty_retries and notify:
+                if (not is_refusal(res) and job.empty < empty_retries and notify
+                        and requeue(job, job.empty + 1, message)):
                     job.empty += 1
-                    job.last_error = message
-                    if requeue(job, job.empty):
-                        return
-                    job.empty -= 1
+                    return
                 message = out_of_time(message, job)
                 rec = {"path": name, "status": "error", "error": message, "finish_reason": res.finish_reason,
                        "elapsed_s": round(elapsed, 3)}
@@ -256,11 +253,9 @@ def run_folder(
             if isinstance(exc, _OutOfTime):
                 pass  # already says why; nothing more to try
             elif (throttled or _is_transient(exc)) and job.attempt < max_requeues and notify:
-                job.attempt += 1
-                job.last_error = message
-                if requeue(job, job.attempt):
+                if requeue(job, job.attempt + 1, message):
+                    job.attempt += 1
                     return
-                job.attempt -= 1
                 message = out_of_time(message, job)
             rec = {"path": name, "status": "error", "error": message, "elapsed_s": round(elapsed, 3)}
             status = getattr(exc, "status", None)
@@ -352,16 +347,12 @@ def run_folder(
                     prepared(preparing.pop(fut), fut)
                 else:
                     record(in_flight.pop(fut), fut)
-    except KeyboardInterrupt:
+    except BaseException as exc:
         summary.interrupted = True
         for fut in [*preparing, *in_flight]:
             fut.cancel()
-        _drain(in_flight, record, bar)
-        raise
-    except BaseException:
-        summary.interrupted = True
-        for fut in [*preparing, *in_flight]:
-            fut.cancel()
+        if isinstance(exc, KeyboardInterrupt):
+            _drain(in_flight, record, bar)
         raise
     finally:
         preparer.shutdown(wait=False, cancel_futures=True)
