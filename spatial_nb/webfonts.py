@@ -110,7 +110,6 @@ class WebFonts:
     families: dict[Face, str] = field(default_factory=dict)
     paths: dict[tuple[Face, str], tuple[str, str, int]] = field(default_factory=dict)  # -> (id, d, upem)
     sources: dict[Face, object] = field(default_factory=dict)
-    size_bytes: int = 0
 
     def family_list(self, layout) -> str | None:
         """CSS font-family for a laid-out line: its embedded faces first (None: the default stack)."""
@@ -152,7 +151,6 @@ def web_fonts(layouts) -> WebFonts:
         family = f"snb-{digest}"
         out.families[face] = family
         out.sources[face] = source
-        out.size_bytes += len(data)
         rules.append(f'@font-face{{font-family:"{family}";src:url({data_url(data, mime)}) format("{fmt}");font-display:block}}')
     out.css = "".join(rules)
     return out
