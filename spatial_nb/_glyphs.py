@@ -198,8 +198,7 @@ def _simple_cache(text: str, size: int, font: str | None) -> _GlyphCache | None:
     """The glyph cache that draws ``text`` alone: printable ASCII in the default font (one run, one face)."""
     if font is not None or not text.isascii() or not text.isprintable():
         return None
-    latin = latin_font_path()
-    return latin_glyphs(max(1, int(round(size)))) if latin else None
+    return latin_glyphs(max(1, int(round(size))))  # None without the font
 
 
 def paint_simple_line(canvas: np.ndarray, text: str, size: int, font: str | None, x: int, baseline: int, *, fresh: bool = False) -> bool:

@@ -122,12 +122,9 @@ class Solver:
         self.occ_cell = max(1, self.font_size // 8, -(-max(self.width, self.height) // 1024))
         self.occupied = np.zeros((-(-self.height // self.occ_cell), -(-self.width // self.occ_cell)), dtype=np.int16)
         dots = [k for k, kind in enumerate(self.kinds) if kind == "point"]
-        self._dots = [
-            (int(np.floor(x0)), int(np.floor(y0)), int(np.ceil(x1)), int(np.ceil(y1)))
-            for x0, y0, x1, y1 in self.rects[dots].tolist() if not np.isnan((x0, y0, x1, y1)).any()
-        ]
-        for box in self._dots:  # a new grid is empty: only the dots to block (what reset() leaves)
-            self.mark(box)
+        for x0, y0, x1, y1 in self.rects[dots].tolist():  # no chip may hide a point's dot
+            if not np.isnan((x0, y0, x1, y1)).any():
+                self.mark((int(np.floor(x0)), int(np.floor(y0)), int(np.ceil(x1)), int(np.ceil(y1))))
         self._build_maps()
 
     # -- static penalties ------------------------------------------------------------------
@@ -252,12 +249,6 @@ class Solver:
         c = self.occ_cell
         x0, y0, x1, y1 = (int(v) for v in box)
         return max(y0, 0) // c, max(-(-y1 // c), 0), max(x0, 0) // c, max(-(-x1 // c), 0)
-
-    def reset(self) -> None:
-        """Forget every placed chip; point dots stay blocked (no chip may hide a dot)."""
-        self.occupied.fill(0)
-        for box in self._dots:
-            self.mark(box)
 
     def mark(self, box, count: int = 1) -> None:
         """Mark ``box`` as taken (``count=-1`` releases it again)."""

@@ -356,10 +356,8 @@ def clear_label_caches() -> None:
     _LAYOUTS.clear()
 
 
-def _text_ops(lines, size: int, ascent: int, line_h: int, x: int, y: int, color, st: Style | None, font=None, lang=None) -> list[tuple]:
-    if st is not None:
-        font, lang = st.font, st.lang
-    mask, emoji = _lines_alpha(tuple(lines), size, ascent, line_h, font, lang)
+def _text_ops(lines, size: int, ascent: int, line_h: int, x: int, y: int, color, st: Style) -> list[tuple]:
+    mask, emoji = _lines_alpha(tuple(lines), size, ascent, line_h, st.font, st.lang)
     ops: list[tuple] = [("paste", tuple(color), (x, y, x + mask.width, y + mask.height), mask)]
     ops.extend(("paste", tile, (x + ex, y + ey), tile) for tile, ex, ey in emoji)
     return ops

@@ -169,7 +169,7 @@ def _placement(p: Placement, st, writer: _Text) -> str:
     )
 
 
-def _shape(pos: int, item, geo: ItemGeometry, color, st, scale: float) -> str:
+def _shape(item, geo: ItemGeometry, color, st, scale: float) -> str:
     """SVG of an item's shape; ``scale`` is screen pixels per picture pixel (masks are encoded at that size)."""
     hex_color, lw = to_hex(color), st.line_width
     body: list[str] = []
@@ -265,10 +265,9 @@ def to_html(image: Any, result: Any, *, max_side: int = DISPLAY_MAX_SIDE, **styl
         if geo.kind == "none" or (geo.kind == "box3d" and not geo.lines3d):
             offframe.append(pos)
             continue
-        kind = {"box": "box", "mask": "mask", "point": "point", "box3d": "box3d"}[geo.kind]
         shapes.append(
-            f'<g class="snb-item snb-{kind} snb-hov snb-k{pos}" data-index="{pos}" data-label="{_e(items[pos].label)}">'
-            f"<title>{_e(items[pos].label)}</title>{_shape(pos, items[pos], geo, colors[pos], st, scale)}</g>"
+            f'<g class="snb-item snb-{geo.kind} snb-hov snb-k{pos}" data-index="{pos}" data-label="{_e(items[pos].label)}">'
+            f"<title>{_e(items[pos].label)}</title>{_shape(items[pos], geo, colors[pos], st, scale)}</g>"
         )
     labels, legend, anchor, wrapped = [], [], {}, set()
     for p in layout.placements:

@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from ._placement import W_EXTRA_LINE, W_WIDE, Obstacles, Request, Solver
+from ._placement import W_EXTRA_LINE, W_WIDE, Obstacles, Request, Solver, _overlap
 from .fonts import latin_font_path
 from .geometry import point_to_pixels
 from .legend import LegendGroup, legend_layout, legend_spot
@@ -308,7 +308,7 @@ class _Planner:
                     self.solver.unmark(marked)
                 self.solver.mark(legend.box)
                 marked = legend.box
-            hit = {i for i, (_, b) in chosen.items() if _overlaps(b, legend.box)}
+            hit = {i for i, (_, b) in chosen.items() if _overlap(b, legend.box)}
             if not hit:
                 break
             for i in hit:
@@ -390,10 +390,6 @@ class _Planner:
             _, _, ascent, line_h = _chip(lines, fs, st)
             tag = tags[i] if tags else None
             placements.setdefault(i, []).append(Placement(i, box, tuple(lines), kind, self.colors[i], tag, (), fs, ascent, line_h, pad_x, pad_y // 2))
-
-
-def _overlaps(a, b) -> bool:
-    return a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]
 
 
 #: The last layouts, by what they depend on (a redraw of the same answer reuses its layout).

@@ -19,7 +19,7 @@ from functools import lru_cache
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
-from ._glyphs import _blit, _core_array, _glyph_cache, _line_alpha, _paint_glyphs, clear_glyph_caches, latin_glyphs
+from ._glyphs import _blit, _core_array, _glyph_cache, _line_alpha, _paint_glyphs, _simple_cache, clear_glyph_caches
 from .fonts import EMOJI_BITMAP_SIZE, Face, latin_font_path, load_font, split_runs, warn_missing
 
 __all__ = ["TextLayout", "layout_text", "measure_text", "render_text", "text_alpha", "paint_text", "wrap_text", "normalize_label"]
@@ -204,10 +204,9 @@ def _hard_break(piece: str, max_width: float, size: int, font, lang) -> list[str
 def line_metrics(text: str, size: int, font: str | None = None, lang: str | None = None) -> tuple[int, int, int]:
     """``(width, ascent, descent)`` of ``layout_text(text, size, font, lang)``, without building the
     layout for printable ASCII in the default font (measuring wrapping choices that are never drawn)."""
-    if font is None and text.isascii() and text.isprintable():
-        cache = latin_glyphs(max(1, int(round(size))))
-        if cache is not None:
-            return int(round(cache.width(text))), cache.ascent, cache.descent
+    cache = _simple_cache(text, size, font)
+    if cache is not None:
+        return int(round(cache.width(text))), cache.ascent, cache.descent
     lay = layout_text(text, size, font, lang)
     return lay.width, lay.ascent, lay.descent
 
@@ -215,10 +214,9 @@ def line_metrics(text: str, size: int, font: str | None = None, lang: str | None
 def _piece_width(text: str, size: int, font: str | None, lang: str | None):
     """A function giving ``layout_text(piece, ...).width`` for pieces of ``text``: straight from the
     glyph advances when ``text`` is printable ASCII in the default font (one run, one face)."""
-    if font is None and text.isascii() and text.isprintable():
-        cache = latin_glyphs(size)
-        if cache is not None:
-            return lambda piece: int(round(cache.width(piece)))
+    cache = _simple_cache(text, size, font)
+    if cache is not None:
+        return lambda piece: int(round(cache.width(piece)))
     return lambda piece: layout_text(piece, size, font, lang).width
 
 

@@ -11,12 +11,12 @@ Colour emoji are left to the browser's own emoji font.
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import io
 from dataclasses import dataclass, field
 from functools import lru_cache
 
+from .display import data_url
 from .fonts import Face
 
 __all__ = ["WebFonts", "needs_embedding", "web_fonts", "subset_font", "glyph_path"]
@@ -110,7 +110,6 @@ class WebFonts:
     families: dict[Face, str] = field(default_factory=dict)
     paths: dict[tuple[Face, str], tuple[str, str, int]] = field(default_factory=dict)  # -> (id, d, upem)
     sources: dict[Face, object] = field(default_factory=dict)
-    size_bytes: int = 0
 
     def family_list(self, layout) -> str | None:
         """CSS font-family for a laid-out line: its embedded faces first (None: the default stack)."""
@@ -152,8 +151,6 @@ def web_fonts(layouts) -> WebFonts:
         family = f"snb-{digest}"
         out.families[face] = family
         out.sources[face] = source
-        out.size_bytes += len(data)
-        url = f"data:{mime};base64,{base64.b64encode(data).decode('ascii')}"
-        rules.append(f'@font-face{{font-family:"{family}";src:url({url}) format("{fmt}");font-display:block}}')
+        rules.append(f'@font-face{{font-family:"{family}";src:url({data_url(data, mime)}) format("{fmt}");font-display:block}}')
     out.css = "".join(rules)
     return out

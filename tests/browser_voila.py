@@ -10,6 +10,7 @@ every request whose host is not loopback and records what it blocked and what fa
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import socket
@@ -23,7 +24,7 @@ from urllib.parse import urlparse
 
 __all__ = [
     "CHROMIUM", "CHROMIUM_ARGS", "free_port", "VoilaServer", "LabServer", "launch_chromium", "LOCAL_HOSTS",
-    "require", "upload_file", "data_url_bytes", "cut_labels",
+    "require", "need_browser_stack", "browser_page", "upload_file", "data_url_bytes", "cut_labels",
 ]
 
 CHROMIUM = "/usr/bin/chromium"
@@ -51,6 +52,16 @@ def require(condition: bool, reason: str) -> None:
     pytest.skip(reason)
 
 
+def need_browser_stack(*modules: str) -> None:
+    """Skip (fail under CI=true) unless Chromium, playwright and every one of ``modules`` are there."""
+    require(os.path.exists(CHROMIUM), f"{CHROMIUM} is missing (apt-get install chromium)")
+    for module in ("playwright", *modules):
+        try:
+            __import__(module)
+        except ImportError:  # pragma: no cover - the dev extra installs them
+            require(False, f"{module} is not installed (pip install -e '.[dev]'; no browser download needed)")
+
+
 def free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
         s.bind(("127.0.0.1", 0))
@@ -74,6 +85,7 @@ def write_kernelspec(jupyter_path: Path) -> Path:
 class _Server:
     """A Jupyter-family server process on 127.0.0.1 with an isolated environment."""
 
+    name = "Jupyter server"  # what log tails are headed with
     ready_marker = "running at"
 
     def __init__(self, notebook: Path, workdir: Path, env: dict[str, str] | None = None, timeout_s: float = 90):
@@ -157,6 +169,8 @@ class VoilaServer(_Server):
         ...     page.goto(voila.url)
     """
 
+    name = "Voilà"
+
     def command(self) -> list[str]:
         return [
             sys.executable, "-m", "voila", str(self.notebook), "--no-browser",
@@ -171,6 +185,7 @@ class LabServer(_Server):
     ``window.jupyterapp`` so tests can wait for the kernel and run cells through Lab's commands.
     """
 
+    name = "JupyterLab"
     ready_marker = "is running at"
 
     def __init__(self, notebook: Path, workdir: Path, root: Path, env: dict[str, str] | None = None, timeout_s: float = 120):
@@ -249,6 +264,28 @@ def launch_chromium(playwright, profile_dir: Path, viewport: tuple[int, int] = (
     ctx.on("requestfailed", net.on_failed)
     ctx.on("response", net.on_response)
     return ctx, net
+
+
+@contextlib.contextmanager
+def browser_page(server, profile_dir: Path, failure_png: Path, viewport: tuple[int, int] = (1400, 1000)):
+    """``(page, network_log)``: a new page of :func:`launch_chromium`, for a page of ``server``.
+
+    When the block raises, a full-page screenshot goes to ``failure_png`` and the tail of the
+    server's log is printed; the browser is closed either way.
+    """
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        ctx, net = launch_chromium(pw, profile_dir, viewport)
+        page = ctx.new_page()
+        try:
+            yield page, net
+        except Exception:
+            page.screenshot(path=str(failure_png), full_page=True)
+            print(f"{server.name} log tail:\n" + "\n".join(list(server.log)[-40:]))
+            raise
+        finally:
+            ctx.close()
 
 
 def upload_file(page, button_selector: str, path: Path) -> None:

@@ -13,12 +13,11 @@ shows its card with the full text. Screenshots (taken while hovering) go to
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 import pytest
 
-from .browser_voila import CHROMIUM, REPO, LabServer, VoilaServer, launch_chromium, require
+from .browser_voila import REPO, LabServer, VoilaServer, browser_page, need_browser_stack
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(300)]
 
@@ -98,74 +97,40 @@ def _check_fonts(page, where: str) -> dict:
     return facts
 
 
-def _browser_ready():
-    require(os.path.exists(CHROMIUM), f"{CHROMIUM} is missing (apt-get install chromium)")
-    try:
-        from playwright.sync_api import sync_playwright  # noqa: F401
-    except ImportError:  # pragma: no cover - dev extra installs it
-        require(False, "playwright is not installed (pip install playwright; no browser download needed)")
-
-
 def test_cjk_overlay_uses_the_embedded_font_in_voila(tmp_path):
-    _browser_ready()
-    try:
-        import voila  # noqa: F401
-    except ImportError:  # pragma: no cover
-        require(False, "voila is not installed (pip install voila)")
-    from playwright.sync_api import sync_playwright
-
+    need_browser_stack("voila")
     notebook = _notebook(tmp_path / "cjk_overlay.ipynb")
     ARTIFACTS.mkdir(exist_ok=True)
-    with VoilaServer(notebook, tmp_path, env={"PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD": "1"}) as voila, sync_playwright() as pw:
-        ctx, net = launch_chromium(pw, tmp_path / "chromium-profile")
-        page = ctx.new_page()
-        try:
-            page.goto(voila.url, wait_until="domcontentloaded")
-            _check_fonts(page, "Voilà")
-            page.screenshot(path=str(ARTIFACTS / "html_cjk_voila.png"), full_page=True)
-        except Exception:
-            page.screenshot(path=str(ARTIFACTS / "html_cjk_voila_failure.png"), full_page=True)
-            print("Voilà log tail:\n" + "\n".join(list(voila.log)[-40:]))
-            raise
-        finally:
-            ctx.close()
+    with VoilaServer(notebook, tmp_path, env={"PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD": "1"}) as voila, browser_page(
+        voila, tmp_path / "chromium-profile", ARTIFACTS / "html_cjk_voila_failure.png"
+    ) as (page, net):
+        page.goto(voila.url, wait_until="domcontentloaded")
+        _check_fonts(page, "Voilà")
+        page.screenshot(path=str(ARTIFACTS / "html_cjk_voila.png"), full_page=True)
     print(f"blocked non-loopback requests: {sorted(set(net.blocked))}")
     assert net.local and net.our_failures() == []
 
 
 def test_cjk_overlay_uses_the_embedded_font_in_jupyterlab(tmp_path):
-    _browser_ready()
-    try:
-        import jupyterlab  # noqa: F401
-    except ImportError:  # pragma: no cover
-        require(False, "jupyterlab is not installed (pip install jupyterlab)")
-    from playwright.sync_api import sync_playwright
-
+    need_browser_stack("jupyterlab")
     root = tmp_path / "lab"
     root.mkdir()
     notebook = _notebook(root / "cjk_overlay.ipynb")
     ARTIFACTS.mkdir(exist_ok=True)
-    with LabServer(notebook, tmp_path, root=root) as lab, sync_playwright() as pw:
-        ctx, net = launch_chromium(pw, tmp_path / "chromium-profile")
-        page = ctx.new_page()
-        try:
-            page.goto(lab.notebook_url, wait_until="domcontentloaded")
-            page.wait_for_function("() => window.jupyterapp && document.querySelector('.jp-Notebook .jp-Cell')", timeout=120_000)
-            # the kernel is idle (its status in the toolbar), then run every cell as a user would from the Run menu
-            page.wait_for_function(
-                "() => { const w = window.jupyterapp.shell.currentWidget; "
-                "const k = w && w.sessionContext && w.sessionContext.session && w.sessionContext.session.kernel; "
-                "return k && k.status === 'idle'; }",
-                timeout=120_000,
-            )
-            page.evaluate("() => window.jupyterapp.commands.execute('notebook:run-all-cells')")
-            _check_fonts(page, "JupyterLab")
-            page.screenshot(path=str(ARTIFACTS / "html_cjk_jupyterlab.png"), full_page=True)
-        except Exception:
-            page.screenshot(path=str(ARTIFACTS / "html_cjk_jupyterlab_failure.png"), full_page=True)
-            print("JupyterLab log tail:\n" + "\n".join(list(lab.log)[-40:]))
-            raise
-        finally:
-            ctx.close()
+    with LabServer(notebook, tmp_path, root=root) as lab, browser_page(
+        lab, tmp_path / "chromium-profile", ARTIFACTS / "html_cjk_jupyterlab_failure.png"
+    ) as (page, net):
+        page.goto(lab.notebook_url, wait_until="domcontentloaded")
+        page.wait_for_function("() => window.jupyterapp && document.querySelector('.jp-Notebook .jp-Cell')", timeout=120_000)
+        # the kernel is idle (its status in the toolbar), then run every cell as a user would from the Run menu
+        page.wait_for_function(
+            "() => { const w = window.jupyterapp.shell.currentWidget; "
+            "const k = w && w.sessionContext && w.sessionContext.session && w.sessionContext.session.kernel; "
+            "return k && k.status === 'idle'; }",
+            timeout=120_000,
+        )
+        page.evaluate("() => window.jupyterapp.commands.execute('notebook:run-all-cells')")
+        _check_fonts(page, "JupyterLab")
+        page.screenshot(path=str(ARTIFACTS / "html_cjk_jupyterlab.png"), full_page=True)
     print(f"blocked non-loopback requests: {sorted(set(net.blocked))}")
     assert net.local and net.our_failures() == []

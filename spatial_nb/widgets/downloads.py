@@ -9,7 +9,6 @@ is shown, so a notebook keeps at most the one the user asked for last.
 
 from __future__ import annotations
 
-import base64
 import functools
 import io
 import logging
@@ -19,6 +18,7 @@ from typing import Any
 
 import ipywidgets as W
 
+from ..display import data_url
 from .messages import guard, esc, log_failure
 from .runner import Outcome
 from .state import RunRecord
@@ -41,10 +41,6 @@ def safe_stem(name: str) -> str:
     stem = os.path.splitext(os.path.basename(str(name)))[0]
     stem = re.sub(r"[^A-Za-z0-9_-]+", "_", stem).strip("_")
     return stem[:40] or "image"
-
-
-def _data_url(data: bytes, mime: str) -> str:
-    return f"data:{mime};base64," + base64.b64encode(data).decode("ascii")
 
 
 class DownloadsMixin:
@@ -91,7 +87,7 @@ class DownloadsMixin:
         json_bytes = record.result.to_json(indent=2).encode("utf-8")
         self.downloads.value = (
             '<div class="snb-downloads" style="display:flex;flex-wrap:wrap;gap:12px">'
-            f'<a download="{esc(self._stem(record))}.json" href="{_data_url(json_bytes, "application/json")}" '
+            f'<a download="{esc(self._stem(record))}.json" href="{data_url(json_bytes, "application/json")}" '
             f'style="{LINK_STYLE}">Result JSON ({human_bytes(len(json_bytes))})</a></div>'
         )
         shown = tuple(record.picture.size)
@@ -159,7 +155,7 @@ class DownloadsMixin:
             width, height = (record.image_size or record.picture.size) if full_size else record.picture.size
             suffix, cls, what = ("_full", "snb-full-png-a", "full size") if full_size else ("", "snb-png-a", "shown size")
             link.value = (
-                f'<a class="{cls}" download="{esc(self._stem(record))}{suffix}.png" href="{_data_url(data, "image/png")}" '
+                f'<a class="{cls}" download="{esc(self._stem(record))}{suffix}.png" href="{data_url(data, "image/png")}" '
                 f'style="{LINK_STYLE}">Overlay PNG ({what}, {width}×{height}, {human_bytes(len(data))})</a>'
             )
 

@@ -9,12 +9,12 @@ panel says which file it loaded. Uploaded bytes are kept by the panel, never in 
 
 from __future__ import annotations
 
-import base64
 import io
 import logging
 import os
 from typing import Any
 
+from ..display import data_url
 from .history import fit_width_css
 from .messages import PanelMessage, esc, guard, log_failure
 from .state import ImageChoice
@@ -49,7 +49,7 @@ def _jpeg_data_url(picture: Any, budget_bytes: int = 140_000) -> str:
         picture.save(buf, "JPEG", quality=quality)
         if buf.tell() <= budget_bytes:
             break
-    return "data:image/jpeg;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
+    return data_url(buf.getvalue(), "image/jpeg")
 
 
 class ImageMixin:
