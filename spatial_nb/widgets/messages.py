@@ -23,6 +23,7 @@ from ..errors import (
     OfflineCacheMiss,
     SpatialNBError,
 )
+from ..redaction import redact as redact_everywhere
 
 __all__ = [
     "PanelMessage", "describe_error", "message_html", "esc", "redact", "log_failure", "tidy", "plural",
@@ -35,7 +36,6 @@ NOTHING_READ = "Nothing could be read from the model's answer: no boxes, masks o
 #: Where keys come from (shown once, in the key banner).
 KEY_URL = "https://aistudio.google.com/apikey"
 
-_KEY_VARS = ("GOOGLE_API_KEY", "GEMINI_API_KEY")
 _TRUE = {"1", "true", "yes", "on"}
 
 
@@ -45,11 +45,9 @@ def esc(value: object) -> str:
 
 
 def redact(text: str, extra_secrets: tuple[str, ...] = ()) -> str:
-    """Replace every API key we know of (environment or given) with ``***``."""
-    for secret in (*(os.environ.get(v, "") for v in _KEY_VARS), *extra_secrets):
-        if secret and len(secret) >= 6:
-            text = text.replace(secret, "***")
-    return text
+    """Replace every API key we know of with ``***``: the one rule of :mod:`spatial_nb.redaction`
+    (environment keys, every client's key, escaped and base64 spellings, key-shaped strings)."""
+    return redact_everywhere(text, extra_secrets)
 
 
 def log_failure(logger: logging.Logger, what: str, exc: BaseException) -> None:
