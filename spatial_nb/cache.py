@@ -367,7 +367,7 @@ class Cache:
 
         The stored text is ``Result.to_json()`` with ``cached=False`` and the request
         settings kept, minus any entry named like a credential (``api_key``, ``key``,
-        ``authorization``...). If an API key from the environment would still end up in
+        ``authorization``...). If an API key (the environment's or any client's) would still end up in
         the text, nothing is stored and a :class:`CacheWarning` says so.
         """
         if not isinstance(key, str) or not key:

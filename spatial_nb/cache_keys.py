@@ -175,10 +175,8 @@ def _without_secrets(value: Any) -> Any:
 
 
 def _known_key_values() -> list[str]:
-    """API keys visible to this process (to make sure none is ever written)."""
-    values = []
-    for name in ("GOOGLE_API_KEY", "GEMINI_API_KEY"):
-        value = os.environ.get(name, "")
-        if len(value) >= 8:
-            values.append(value)
-    return values
+    """API keys known to this process (to make sure none is ever written): the environment's and
+    every client's, the same set :func:`spatial_nb.redaction.redact` removes from text."""
+    from .redaction import _secrets
+
+    return sorted(_secrets(None))

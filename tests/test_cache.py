@@ -262,6 +262,21 @@ def test_answer_holding_the_key_is_not_stored(tmp_path, monkeypatch):
     assert TEST_KEY.encode() not in all_bytes(tmp_path)
 
 
+def test_answer_holding_a_key_given_to_a_client_is_not_stored(tmp_path):
+    # Regression: only GOOGLE_API_KEY / GEMINI_API_KEY were checked, not Client(api_key=...).
+    from spatial_nb import Client
+
+    key = "client-only-key-0123456789"
+    Client(api_key=key, cache=False)  # no environment key at all
+    cache = Cache(tmp_path)
+    res = make_result()
+    res.raw_text = f"echo: {key}"
+    with pytest.warns(CacheWarning, match="API key"):
+        cache.put("k", res)
+    assert "k" not in cache
+    assert key.encode() not in all_bytes(tmp_path)
+
+
 # -- damaged entries and files ----------------------------------------------------------------
 
 
