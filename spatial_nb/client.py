@@ -206,7 +206,8 @@ class Client:
         if key and uses_key and not self.offline:
             _check_key(key, where)
         remember_secret(key)  # redaction.redact and the log filter know it from now on
-        self._sdk_clients: dict[RetrySchedule, Any] = {}  # one SDK client per attempts setting (see copy())
+        # one SDK client per (attempts setting, per-read timeout): copies share them (see copy())
+        self._sdk_clients: dict[tuple[RetrySchedule, float | None], Any] = {}
         self._sdk_lock = threading.Lock()
 
     def __repr__(self) -> str:
@@ -307,10 +308,11 @@ class Client:
         if self.offline:  # pragma: no cover - guarded by callers
             raise OfflineCacheMiss("offline mode: no request may be sent")
         schedule = self.retry_schedule
+        slot = (schedule, self.timeout)  # the timeout is baked into the SDK client's HttpOptions
         with self._sdk_lock:
-            sdk = self._sdk_clients.get(schedule)
+            sdk = self._sdk_clients.get(slot)
             if sdk is None:
-                sdk = self._sdk_clients[schedule] = self._new_sdk(schedule)
+                sdk = self._sdk_clients[slot] = self._new_sdk(schedule)
             return sdk
 
     def _new_sdk(self, schedule: RetrySchedule) -> Any:

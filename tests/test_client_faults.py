@@ -260,3 +260,13 @@ def test_the_limit_can_be_changed_on_a_client_and_is_checked():
         client.timeout = 0
     with pytest.raises(ValueError):
         client.copy(timeout=-5)
+
+
+def test_a_copy_with_another_limit_gets_an_sdk_client_with_that_per_read_timeout(fake_gemini):
+    # Regression: copies shared SDK clients keyed by the retry setting alone, so a copy with
+    # timeout=7 made its model-list / Batch API file calls with the original's 120 s reads.
+    base = Client()
+    quick = base.copy(timeout=7)
+    read_ms = lambda client: client._sdk()._api_client._http_options.timeout  # noqa: E731
+    assert read_ms(base) == 120_000 and read_ms(quick) == 7_000
+    assert quick.copy(timeout=7)._sdk() is quick._sdk()  # same settings still share one SDK client
