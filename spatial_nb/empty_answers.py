@@ -11,12 +11,16 @@ from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["is_empty_answer", "is_refusal", "empty_answer_message", "REFUSAL_FINISH_REASONS"]
+__all__ = [
+    "is_empty_answer", "is_refusal", "refusal_cause", "empty_answer_message",
+    "SAFETY_FINISH_REASONS", "REFUSAL_FINISH_REASONS",
+]
 
-#: Finish reasons meaning Gemini stopped on purpose (a safety or policy filter).
-REFUSAL_FINISH_REASONS = frozenset(
-    {"SAFETY", "PROHIBITED_CONTENT", "BLOCKLIST", "SPII", "IMAGE_SAFETY", "RECITATION"}
-)
+#: Finish reasons of a safety filter (the Gemini API's ``FinishReason`` values).
+SAFETY_FINISH_REASONS = frozenset({"SAFETY", "PROHIBITED_CONTENT", "BLOCKLIST", "SPII", "IMAGE_SAFETY"})
+#: Finish reasons meaning Gemini stopped on purpose: a safety filter, or ``RECITATION`` (the
+#: answer would have repeated source material). Asking again the same way does not help.
+REFUSAL_FINISH_REASONS = SAFETY_FINISH_REASONS | {"RECITATION"}
 
 
 def is_empty_answer(answer: Any) -> bool:
@@ -44,6 +48,15 @@ def is_refusal(result: Any) -> bool:
     return finish.startswith("BLOCKED") or finish in REFUSAL_FINISH_REASONS
 
 
+def refusal_cause(finish: str) -> str:
+    """Why Gemini stopped, for a sentence "Gemini stopped the answer <cause> (<finish>)".
+
+    >>> refusal_cause("SPII"), refusal_cause("RECITATION")
+    ('for safety', 'because it would repeat source material')
+    """
+    return "because it would repeat source material" if finish == "RECITATION" else "for safety"
+
+
 def empty_answer_message(result: Any, attempts: int = 1) -> str:
     """One line for an empty answer: what came back and what to do.
 
@@ -55,7 +68,7 @@ def empty_answer_message(result: Any, attempts: int = 1) -> str:
     finish = getattr(result, "finish_reason", None)
     if is_refusal(result):
         reason = finish.split(":", 1)[-1] if finish.startswith("BLOCKED") else finish
-        what = "blocked the prompt" if finish.startswith("BLOCKED") else "stopped the answer for safety"
+        what = "blocked the prompt" if finish.startswith("BLOCKED") else f"stopped the answer {refusal_cause(finish)}"
         return (f"Gemini {what} ({reason}) and sent no text; not asked again: rephrase the prompt "
                 "or check the image")
     tries = f" on {attempts} attempts" if attempts > 1 else ""

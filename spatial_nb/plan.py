@@ -20,7 +20,7 @@ from . import images as _images
 from . import models
 from .adaptation import Adaptation, SettingsAdaptedWarning, next_adaptation
 from .deadline import Deadline, active, check_timeout
-from .empty_answers import empty_answer_message, is_empty_answer, is_refusal
+from .empty_answers import REFUSAL_FINISH_REASONS, empty_answer_message, is_empty_answer, is_refusal, refusal_cause
 from .errors import OfflineCacheMiss
 from .prompts import KIND_TITLES, KINDS, generation_config
 from .request_errors import api_error_details, explain, one_line
@@ -42,7 +42,8 @@ class ModelSupportWarning(UserWarning):
     """The chosen model is not documented to return the requested kind (e.g. masks on 3.1 Pro)."""
 
 
-_BLOCKING_FINISH = ("SAFETY", "PROHIBITED_CONTENT", "OTHER")
+#: Answers that ended this way are not cached: a refusal (kept partial) or an unexplained stop.
+_BLOCKING_FINISH = REFUSAL_FINISH_REASONS | {"OTHER"}
 
 
 class RequestPlan:
@@ -347,6 +348,7 @@ class RequestPlan:
             warnings.warn(adapted, SettingsAdaptedWarning, stacklevel=4)
             extra.append(adapted)
         n = len(result.items)
+        kept = f"kept the {n} complete {'item' if n == 1 else 'items'}"
         if block:
             extra.append(
                 f"Gemini blocked the prompt (blockReason {block}); no answer was returned — rephrase "
@@ -354,21 +356,19 @@ class RequestPlan:
             )
         elif finish == "MAX_TOKENS":
             extra.append(
-                f"the answer was cut at the output token limit (MAX_TOKENS); kept the {n} complete "
-                "items — raise max_output_tokens or ask for fewer objects"
+                f"the answer was cut at the output token limit (MAX_TOKENS); {kept} "
+                "— raise max_output_tokens or ask for fewer objects"
             )
         elif finish == "INCOMPLETE":
             extra.append(
-                f"the interaction ended incomplete (status incomplete, e.g. the output token limit); kept "
-                f"the {n} complete items — raise max_output_tokens or ask for fewer objects"
+                f"the interaction ended incomplete (status incomplete, e.g. the output token limit); "
+                f"{kept} — raise max_output_tokens or ask for fewer objects"
             )
-        elif finish in ("SAFETY", "PROHIBITED_CONTENT", "BLOCKLIST", "SPII", "IMAGE_SAFETY"):
-            extra.append(
-                f"Gemini stopped the answer for safety ({finish}); kept the {n} complete items — "
-                "the image or prompt touched a safety filter"
-            )
+        elif finish in REFUSAL_FINISH_REASONS:
+            hint = "the answer would have repeated source material" if finish == "RECITATION" else "the image or prompt touched a safety filter"
+            extra.append(f"Gemini stopped the answer {refusal_cause(finish)} ({finish}); {kept} — {hint}")
         elif finish and finish not in ("STOP", "FINISH_REASON_UNSPECIFIED"):
-            extra.append(f"Gemini stopped early (finish_reason {finish}); kept the {n} complete items")
+            extra.append(f"Gemini stopped early (finish_reason {finish}); {kept}")
         empty = is_empty_answer(result)
         if empty and not is_refusal(result):  # a refusal already says why above
             extra.append(empty_answer_message(result))

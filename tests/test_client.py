@@ -260,6 +260,22 @@ def test_safety_gives_a_warning_not_an_exception(fake_gemini):
     assert any("safety" in w.lower() for w in res.warnings)
 
 
+@pytest.mark.parametrize("finish, cause", [("SPII", "for safety"), ("IMAGE_SAFETY", "for safety"),
+                                           ("RECITATION", "because it would repeat source material")])
+def test_every_refusal_reason_is_named_and_its_partial_answer_not_cached(fake_gemini, tmp_path, finish, cause):
+    """SPII, IMAGE_SAFETY and RECITATION stops read as refusals (not "stopped early") and, like SAFETY,
+    their partial answers are not cached: the next identical request asks Gemini again."""
+    cut = BOXES[: BOXES.index("plate") + 3]
+    fake_gemini.queue(Reply(cut, finish_reason=finish), Reply(BOXES))
+    client = _client(cache=Cache(tmp_path / "answers"))
+    image = np.zeros((32, 32, 3), np.uint8)
+    res = client.detect(image, "Detect")
+    assert res.labels == ["cup"] and res.finish_reason == finish
+    assert any(f"stopped the answer {cause} ({finish}); kept the 1 complete item —" in w for w in res.warnings), res.warnings
+    again = client.detect(image, "Detect")
+    assert len(fake_gemini.generate_requests()) == 2 and again.finish_reason != finish
+
+
 def test_blocked_prompt_gives_a_warning(fake_gemini):
     fake_gemini.queue(Reply(block_reason="PROHIBITED_CONTENT"))
     res = _client().detect(np.zeros((32, 32, 3), np.uint8), "Detect")

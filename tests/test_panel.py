@@ -351,6 +351,14 @@ def test_safety_block_is_shown(fake_gemini):
     assert panel.run_button.disabled is False
 
 
+@pytest.mark.parametrize("finish, title", [("SPII", "Blocked by safety filters"), ("RECITATION", "Stopped: recitation")])
+def test_every_refusal_reason_gets_its_own_title(fake_gemini, finish, title):
+    fake_gemini.queue(Reply("", finish_reason=finish))
+    panel = make_panel()
+    click_run(panel)
+    assert title in panel.message.value and finish in panel.message.value
+
+
 def test_garbage_answer_says_nothing_could_be_read(fake_gemini):
     fake_gemini.queue(Reply("I am sorry, I cannot help with that picture."))
     panel = make_panel()

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..empty_answers import SAFETY_FINISH_REASONS
 from .compare import total_tokens
 from .messages import NOTHING_READ, PanelMessage, esc, plural
 from .state import RunRecord
@@ -68,7 +69,10 @@ def result_message(record: RunRecord, recording: Any = None) -> PanelMessage | N
     """What to tell the user about a finished run (None: nothing to say)."""
     res = record.result
     finish = str(getattr(res, "finish_reason", "") or "").upper()
-    if "SAFETY" in finish or "BLOCK" in finish or "PROHIBITED" in finish:
+    if finish == "RECITATION":
+        return PanelMessage("error", "Stopped: recitation", f"Gemini stopped its answer because it would repeat source material ({finish}).",
+                            "Try another prompt or image.")
+    if finish.startswith("BLOCKED") or finish in SAFETY_FINISH_REASONS:
         return PanelMessage("error", "Blocked by safety filters", f"Gemini stopped its answer ({finish}).", "Try another prompt or image.")
     if len(res) == 0:
         hint = "See the Raw text tab for what the model said; try another prompt or model."
