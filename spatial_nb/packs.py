@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .durations import DURATION_EXAMPLES, DurationError, parse_duration
 from .errors import SpatialNBError
 
 __all__ = ["PackError", "PackInfo", "ImportReport", "export_pack", "import_pack", "parse_since"]
@@ -71,8 +72,6 @@ class ImportReport:
 
 # -- since --------------------------------------------------------------------------------
 
-_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhdw])\s*$", re.IGNORECASE)
-_UNIT_S = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 
 
 def parse_since(value: Any, *, now: float | None = None) -> float | None:
@@ -93,16 +92,18 @@ def parse_since(value: Any, *, now: float | None = None) -> float | None:
     if isinstance(value, _dt.date):
         return _dt.datetime(value.year, value.month, value.day).astimezone().timestamp()
     text = str(value).strip()
-    found = _DURATION.match(text)
-    if found:
-        now = time.time() if now is None else now
-        return now - float(found.group(1)) * _UNIT_S[found.group(2).lower()]
+    try:  # a duration back from now, with its unit (a bare number could be a year)
+        back = parse_duration(text, bare_seconds=False)
+    except DurationError:
+        pass
+    else:
+        return (time.time() if now is None else now) - back
     try:
         moment = _dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
     except ValueError:
         raise PackError(
             f"cannot read --since {text!r}: give a date (2026-12-01), a date and time "
-            "(2026-12-01T09:30) or a duration back from now (90m, 12h, 3d, 2w)"
+            f"(2026-12-01T09:30) or a duration back from now ({DURATION_EXAMPLES})"
         ) from None
     return (moment if moment.tzinfo else moment.astimezone()).timestamp()
 

@@ -44,16 +44,19 @@ def _thinking(text: str) -> int | str | bool:
 
 
 def _timeout(text: str) -> float | None:
-    """Seconds (``90``, ``90s``, ``2m``) for the overall limit per request; ``none`` for no limit."""
+    """Seconds (``90``, ``90s``, ``2m``, ``1h30m``: see :mod:`spatial_nb.durations`) for the overall
+    limit per request; ``none`` for no limit."""
+    from .. import durations
+
     value = text.strip().lower()
     if value in ("none", "off"):
         return None
-    scale = 60.0 if value.endswith("m") else 1.0
     try:
-        seconds = float(value.removesuffix("m").removesuffix("s")) * scale
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected seconds such as 120, 90s or 2m (or none), got {text!r}") from None
-    if not seconds > 0 or seconds == float("inf"):
+        seconds = durations.parse_duration(value)
+    except durations.DurationError:
+        raise argparse.ArgumentTypeError(
+            f"expected a time such as 120, 90s or 2m (or none), got {text!r}") from None
+    if not seconds > 0:
         raise argparse.ArgumentTypeError(f"the timeout must be more than 0 seconds, got {text!r}")
     return seconds
 

@@ -9,11 +9,11 @@ would send and cost in tokens; above 500 images a run asks for confirmation unle
 from __future__ import annotations
 
 import argparse
-import re
 import sys
 from pathlib import Path
 from typing import Any
 
+from .. import durations
 from ._options import add_request_options
 
 __all__ = ["register", "run", "CONFIRM_ABOVE"]
@@ -67,21 +67,16 @@ def register(subparsers: Any) -> None:
     parser.set_defaults(func=run)
 
 
-_DURATION = re.compile(r"(\d+(?:\.\d+)?)\s*([smhd]?)")
-_SECONDS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
-
-
 def parse_duration(text: str) -> float:
-    """Seconds in ``"90"``, ``"90s"``, ``"30m"``, ``"2h"``, ``"1d"`` or ``"1h30m"``.
+    """Seconds in ``"90"``, ``"90s"``, ``"30m"``, ``"2h"``, ``"1d"`` or ``"1h30m"`` (argparse type of ``--deadline``).
 
     >>> parse_duration("1h30m"), parse_duration("45")
     (5400.0, 45.0)
     """
-    compact = text.strip().lower().replace(" ", "")
-    parts = _DURATION.findall(compact)
-    if not compact or "".join(n + u for n, u in parts) != compact:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a duration; write e.g. 90s, 30m, 2h or 1h30m")
-    return float(sum(float(n) * _SECONDS[u] for n, u in parts))
+    try:
+        return durations.parse_duration(text)
+    except durations.DurationError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def _confirm(n: int, est: Any) -> None:
