@@ -300,6 +300,10 @@ class Solver:
                 return k
         return None
 
+    def _has_free(self, cand: "Candidates", lo: int, skip: int, hi: int) -> bool:
+        """Whether a candidate in ``lo..hi-1`` other than ``skip`` is free."""
+        return self._first_free(cand, lo, skip) is not None or self._first_free(cand, skip + 1, hi) is not None
+
     def _repair(self, r: int, options: range, row: int, cand: "Candidates", chosen: dict, at: dict,
                 chips: "_PassChips") -> bool:
         """Place request ``r`` by moving exactly one chip that blocks one of its best candidates (``options``).
@@ -307,10 +311,14 @@ class Solver:
         ``row``: where the options start in ``chips``' table of which chip blocks what.
         """
         occupied, count = self.occupied, _count_nonzero
-        for k, n, slot in zip(options, chips.counts[row:], chips.first[row:]):
+        end = row + len(options)
+        stuck: set[int] = set()  # chips with no other free candidate even before r takes a place
+        for k, n, slot in zip(options, chips.counts[row:end], chips.first[row:end]):
             if n != 1:  # free of this pass's chips (blocked by the legend, a dot, an earlier pass), or more than one
                 continue
             other = chips.request[slot]
+            if other in stuck:
+                continue
             ok = at[other]
             if not _overlap(cand.box(k), cand.box(ok)):  # it only shares a rounded-out cell
                 continue
@@ -320,17 +328,20 @@ class Solver:
             if count(region):  # blocked by the legend, a dot or something else too
                 oregion += 1
                 continue
+            if not self._has_free(cand, cand.start[other], ok, cand.start[other + 1]):
+                stuck.add(other)  # taking k only blocks more: no need to try
+                oregion += 1
+                continue
             region += 1
-            for j in range(cand.start[other], cand.start[other + 1]):
-                if j == ok:
-                    continue
-                alt = occupied[cand.region(j)]
-                if not count(alt):
-                    alt += 1
-                    chosen[other], at[other] = (cand.variant(j), cand.box(j)), j
-                    chosen[r], at[r] = (cand.variant(k), cand.box(k)), k
-                    chips.moved(slot, j, r, k)
-                    return True
+            j = self._first_free(cand, cand.start[other], ok)  # the blocking chip's first other free candidate
+            if j is None:
+                j = self._first_free(cand, ok + 1, cand.start[other + 1])
+            if j is not None:
+                occupied[cand.region(j)] += 1
+                chosen[other], at[other] = (cand.variant(j), cand.box(j)), j
+                chosen[r], at[r] = (cand.variant(k), cand.box(k)), k
+                chips.moved(slot, j, r, k)
+                return True
             region -= 1
             oregion += 1
         return False
