@@ -150,22 +150,21 @@ class Solver:
         weight, edge_w = weight * valid, edge_w * valid
         self.obj_density = weight / area  # coverage weight per cell of each object
         self.obj_edge_w = edge_w
-        cover = np.zeros((self.grid_h + 1, self.grid_w + 1))
-        for ys, xs, sign in ((cy0, cx0, 1), (cy0, cx1, -1), (cy1, cx0, -1), (cy1, cx1, 1)):
-            np.add.at(cover, (ys, xs), sign * self.obj_density)
+        density = self.obj_density
+        cover = self._scatter((cy0, cy0, cy1, cy1), (cx0, cx1, cx0, cx1), (density, -density, -density, density))
         self.cover = _Integral(np.cumsum(np.cumsum(cover, axis=0), axis=1)[:-1, :-1])
         # Outlines: horizontal edges as row runs, vertical edges as column runs (difference arrays).
-        rows = np.zeros((self.grid_h + 1, self.grid_w + 1))
-        cols = np.zeros((self.grid_h + 1, self.grid_w + 1))
         bottom, right = np.maximum(cy1 - 1, cy0), np.maximum(cx1 - 1, cx0)
-        for y in (cy0, bottom):
-            np.add.at(rows, (y, cx0), edge_w)
-            np.add.at(rows, (y, cx1), -edge_w)
-        for x in (cx0, right):
-            np.add.at(cols, (cy0, x), edge_w)
-            np.add.at(cols, (cy1, x), -edge_w)
+        rows = self._scatter((cy0, cy0, bottom, bottom), (cx0, cx1, cx0, cx1), (edge_w, -edge_w, edge_w, -edge_w))
+        cols = self._scatter((cy0, cy1, cy0, cy1), (cx0, cx0, right, right), (edge_w, -edge_w, edge_w, -edge_w))
         edges = np.cumsum(rows, axis=1)[:-1, :-1] + np.cumsum(cols, axis=0)[:-1, :-1]
         self.edges = _Integral(edges)
+
+    def _scatter(self, ys, xs, weights) -> np.ndarray:
+        """A ``(grid_h + 1, grid_w + 1)`` map with each weight added at its cell, in order (one ``bincount``)."""
+        shape = (self.grid_h + 1, self.grid_w + 1)
+        flat = np.concatenate(ys) * shape[1] + np.concatenate(xs)
+        return np.bincount(flat, np.concatenate(weights), minlength=shape[0] * shape[1]).reshape(shape)
 
     def candidates(self, requests: Sequence[Request]) -> "Candidates":
         """Every candidate of every request, clamped into the picture, with its static penalty."""
@@ -192,10 +191,12 @@ class Solver:
         if not ok.all():  # missing variants, chips bigger than the picture: no candidates (any numbers keep numpy quiet)
             w, h = (np.where(ok[:, :1], v, 1.0) for v in (w, h))
             xs, ys = np.where(ok, xs, 0.0), np.where(ok, ys, 0.0)
-        xs = np.round(np.clip(xs, 0, self.width - w))
-        ys = np.round(np.clip(ys, 0, self.height - h))
-        cost = self._penalty(xs, ys, w, h, items, np.arange(len(positions))[None, :, None], vpen[:, None, :])
-        return _Group(np.asarray(members), xs, ys, w, h, ok, cost)
+        fields = np.empty((5, *shape))  # x, y, width, height, variant
+        np.round(np.clip(xs, 0, self.width - w), out=fields[0])
+        np.round(np.clip(ys, 0, self.height - h), out=fields[1])
+        fields[2], fields[3], fields[4] = w, h, np.arange(nvar)
+        cost = self._penalty(fields[0], fields[1], w, h, items, np.arange(len(positions))[None, :, None], vpen[:, None, :])
+        return _Group(np.asarray(members), fields, ok, cost)
 
     def _penalty(self, x0, y0, w, h, items, rank, vpen) -> np.ndarray:
         """Static penalty of chips at ``(x0, y0)`` of size ``(w, h)`` (arrays ``(member, rank, variant)``, broadcast)."""
@@ -373,13 +374,10 @@ def _variant_table(requests: Sequence[Request]) -> tuple[np.ndarray, np.ndarray]
 
 @dataclass
 class _Group:
-    """Candidates of the requests ``members`` (one kind): arrays ``(member, rank, variant)``."""
+    """Candidates of the requests ``members`` (one kind), arrays ``(member, rank, variant)``."""
 
     members: np.ndarray
-    x: np.ndarray
-    y: np.ndarray
-    w: np.ndarray  # (member, 1, variant)
-    h: np.ndarray
+    fields: np.ndarray  # (5, member, rank, variant): x, y, width, height, variant (pixels, whole numbers)
     ok: np.ndarray  # a real candidate (the variant exists and fits in the picture)
     cost: np.ndarray
 
@@ -398,15 +396,13 @@ class Candidates:
         self.count = len(perm)
         self.start = runs.tolist()
         self.grid_width, self.occ_cell = grid_width, occ_cell
-        x, y, w, h, variant = (_gather(groups, k, perm) for k in ("x", "y", "w", "h", "variant"))
-        self.variants = variant
-        self.x0, self.y0 = x.astype(np.int64), y.astype(np.int64)
-        self.x1, self.y1 = self.x0 + w.astype(np.int64), self.y0 + h.astype(np.int64)
+        x0, y0, w, h, self.variants = _gather(groups, perm)
+        self.x0, self.y0, self.x1, self.y1 = x0, y0, x0 + w, y0 + h
         c = occ_cell
-        cx0, cy0, cx1, cy1 = self.x0 // c, self.y0 // c, -(-self.x1 // c), -(-self.y1 // c)
+        cx0, cy0, cx1, cy1 = x0 // c, y0 // c, -(-self.x1 // c), -(-self.y1 // c)
         self.exact = not self.count or bool(((cx1 > cx0) & (cy1 > cy0)).all())  # no empty region (chips have a padding)
         top, bottom = cy0 * grid_width, (cy1 - 1) * grid_width
-        self.probes = ((top + cx0).tolist(), (top + cx1 - 1).tolist(), (bottom + cx0).tolist(), (bottom + cx1 - 1).tolist())
+        self.probes = np.stack([top + cx0, top + cx1 - 1, bottom + cx0, bottom + cx1 - 1]).tolist()
 
     @functools.cached_property
     def cells(self) -> np.ndarray:
@@ -434,16 +430,13 @@ class Candidates:
         return int(self.variants[k])
 
 
-def _gather(groups: list[_Group], name: str, perm: np.ndarray) -> np.ndarray:
-    """Field ``name`` of every candidate (``variant``: its index) in the order ``perm`` of the raveled groups."""
-    def field(g: _Group) -> np.ndarray:
-        if name == "variant":
-            return np.broadcast_to(np.arange(g.ok.shape[2]), g.ok.shape)
-        return np.broadcast_to(getattr(g, name), g.ok.shape)
-
+def _gather(groups: list[_Group], perm: np.ndarray) -> np.ndarray:
+    """``(5, candidate)`` integers x, y, width, height, variant of the candidates ``perm`` of the raveled groups."""
     if len(groups) == 1:
-        return field(groups[0]).ravel()[perm]
-    return np.concatenate([field(g).ravel() for g in groups])[perm] if groups else np.zeros(0, dtype=np.int64)
+        fields = groups[0].fields.reshape(5, -1)
+    else:
+        fields = np.concatenate([g.fields.reshape(5, -1) for g in groups], axis=1) if groups else np.zeros((5, 0))
+    return fields[:, perm].astype(np.int64)
 
 
 def _runs_by_cost(groups: list[_Group], n_requests: int) -> tuple[np.ndarray, np.ndarray]:
@@ -455,6 +448,14 @@ def _runs_by_cost(groups: list[_Group], n_requests: int) -> tuple[np.ndarray, np
     """
     runs = np.zeros(n_requests + 1, dtype=np.int64)
     width = max((g.ok[0].size for g in groups), default=0)
+    if len(groups) == 1 and len(groups[0].members) == n_requests:  # one kind: the table is the group's own
+        g = groups[0]
+        table = np.where(g.ok, g.cost, np.inf).reshape(n_requests, width)
+        counts = g.ok.reshape(n_requests, width).sum(axis=1)
+        np.cumsum(counts, out=runs[1:])
+        by_cost = np.argsort(table, axis=1, kind="stable")
+        by_cost += (np.arange(n_requests) * width)[:, None]
+        return by_cost[np.arange(width) < counts[:, None]], runs
     table = np.full((n_requests, width), np.inf)
     where = np.zeros((n_requests, width), dtype=np.int64)
     counts = np.zeros(n_requests, dtype=np.int64)
