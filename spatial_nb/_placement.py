@@ -400,7 +400,8 @@ class Candidates:
         self.x0, self.y0, self.x1, self.y1 = x0, y0, x0 + w, y0 + h
         c = occ_cell
         cx0, cy0, cx1, cy1 = x0 // c, y0 // c, -(-self.x1 // c), -(-self.y1 // c)
-        self.exact = not self.count or bool(((cx1 > cx0) & (cy1 > cy0)).all())  # no empty region (chips have a padding)
+        # No empty region (chips have a padding): a box with x1 > x0 spans a cell at least, rounded outwards.
+        self.exact = not self.count or int(min(w.min(), h.min())) > 0
         top, bottom = cy0 * grid_width, (cy1 - 1) * grid_width
         self.probes = np.stack([top + cx0, top + cx1 - 1, bottom + cx0, bottom + cx1 - 1]).tolist()
 
