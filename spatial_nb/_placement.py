@@ -13,6 +13,7 @@ of repair that moves a single blocking chip aside.
 from __future__ import annotations
 
 from collections.abc import Sequence
+import functools
 from dataclasses import dataclass
 
 import numpy as np
@@ -121,6 +122,7 @@ class Solver:
         # a big picture), rounded outwards: exact enough, and cheap.
         self.occ_cell = max(1, self.font_size // 8, -(-max(self.width, self.height) // 1024))
         self.occupied = np.zeros((-(-self.height // self.occ_cell), -(-self.width // self.occ_cell)), dtype=np.int16)
+        self._flat = memoryview(self.occupied).cast("B").cast("h")  # the same memory, read cell by cell as ints
         dots = [k for k, kind in enumerate(self.kinds) if kind == "point"]
         for x0, y0, x1, y1 in self.rects[dots].tolist():  # no chip may hide a point's dot
             if not np.isnan((x0, y0, x1, y1)).any():
@@ -148,100 +150,91 @@ class Solver:
         weight, edge_w = weight * valid, edge_w * valid
         self.obj_density = weight / area  # coverage weight per cell of each object
         self.obj_edge_w = edge_w
-        cover = np.zeros((self.grid_h + 1, self.grid_w + 1))
-        for ys, xs, sign in ((cy0, cx0, 1), (cy0, cx1, -1), (cy1, cx0, -1), (cy1, cx1, 1)):
-            np.add.at(cover, (ys, xs), sign * self.obj_density)
+        density = self.obj_density
+        cover = self._scatter((cy0, cy0, cy1, cy1), (cx0, cx1, cx0, cx1), (density, -density, -density, density))
         self.cover = _Integral(np.cumsum(np.cumsum(cover, axis=0), axis=1)[:-1, :-1])
         # Outlines: horizontal edges as row runs, vertical edges as column runs (difference arrays).
-        rows = np.zeros((self.grid_h + 1, self.grid_w + 1))
-        cols = np.zeros((self.grid_h + 1, self.grid_w + 1))
         bottom, right = np.maximum(cy1 - 1, cy0), np.maximum(cx1 - 1, cx0)
-        for y in (cy0, bottom):
-            np.add.at(rows, (y, cx0), edge_w)
-            np.add.at(rows, (y, cx1), -edge_w)
-        for x in (cx0, right):
-            np.add.at(cols, (cy0, x), edge_w)
-            np.add.at(cols, (cy1, x), -edge_w)
+        rows = self._scatter((cy0, cy0, bottom, bottom), (cx0, cx1, cx0, cx1), (edge_w, -edge_w, edge_w, -edge_w))
+        cols = self._scatter((cy0, cy1, cy0, cy1), (cx0, cx0, right, right), (edge_w, -edge_w, edge_w, -edge_w))
         edges = np.cumsum(rows, axis=1)[:-1, :-1] + np.cumsum(cols, axis=0)[:-1, :-1]
         self.edges = _Integral(edges)
 
-    def candidates(self, requests: Sequence[Request]) -> dict[str, np.ndarray]:
+    def _scatter(self, ys, xs, weights) -> np.ndarray:
+        """A ``(grid_h + 1, grid_w + 1)`` map with each weight added at its cell, in order (one ``bincount``)."""
+        shape = (self.grid_h + 1, self.grid_w + 1)
+        flat = np.concatenate(ys) * shape[1] + np.concatenate(xs)
+        return np.bincount(flat, np.concatenate(weights), minlength=shape[0] * shape[1]).reshape(shape)
+
+    def candidates(self, requests: Sequence[Request]) -> "Candidates":
         """Every candidate of every request, clamped into the picture, with its static penalty."""
-        fields: dict[str, list] = {k: [] for k in ("req", "item", "variant", "rank", "x", "y", "w", "h", "vpen")}
         by_kind: dict[str, list[int]] = {}
         for r, req in enumerate(requests):
             by_kind.setdefault(self.kinds[req.item], []).append(r)
-        nan2 = (np.nan, np.nan)
-        for kind, members in by_kind.items():
-            nvar = max(len(requests[r].sizes) for r in members)
-            sizes = np.array([list(requests[r].sizes) + [nan2] * (nvar - len(requests[r].sizes)) for r in members],
-                             dtype=np.float64).reshape(len(members), nvar, 2)
-            vpen = np.array([list(requests[r].variant_penalty) + [0.0] * (nvar - len(requests[r].variant_penalty)) for r in members],
-                            dtype=np.float64).reshape(len(members), nvar)
-            items = np.array([requests[r].item for r in members])
-            x0, y0, x1, y1 = (self.rects[items, k][:, None] for k in range(4))
-            w, h = sizes[..., 0], sizes[..., 1]
-            positions = _positions(kind, x0, y0, x1, y1, w, h, self.gap)
-            # Candidates in the order (position rank, variant, member): arrays of shape (ranks, nvar, members).
-            shape = (len(positions), nvar, len(members))
-            xs, ys = np.empty((len(positions), len(members), nvar)), np.empty((len(positions), len(members), nvar))
-            for rank, (px, py) in enumerate(positions):
-                xs[rank], ys[rank] = px, py
-            fields["x"].append(xs.transpose(0, 2, 1).ravel())
-            fields["y"].append(ys.transpose(0, 2, 1).ravel())
-            fields["req"].append(np.broadcast_to(np.array(members)[None, None, :], shape).ravel())
-            fields["item"].append(np.broadcast_to(items[None, None, :], shape).ravel())
-            fields["variant"].append(np.broadcast_to(np.arange(nvar)[None, :, None], shape).ravel())
-            fields["rank"].append(np.broadcast_to(np.arange(len(positions))[:, None, None], shape).ravel())
-            fields["w"].append(np.broadcast_to(w.T[None], shape).ravel())
-            fields["h"].append(np.broadcast_to(h.T[None], shape).ravel())
-            fields["vpen"].append(np.broadcast_to(vpen.T[None], shape).ravel())
-        if not fields["req"]:
-            return {k: np.zeros(0) for k in (*fields, "cost")}
-        cand = {k: np.concatenate(v) for k, v in fields.items()}
-        ok = ~np.isnan(cand["w"]) & (cand["w"] <= self.width) & (cand["h"] <= self.height)
-        cand = {k: v[ok] for k, v in cand.items()}
-        w, h = cand["w"], cand["h"]
-        cand["x"] = np.round(np.clip(cand["x"], 0, self.width - w))
-        cand["y"] = np.round(np.clip(cand["y"], 0, self.height - h))
-        cand["cost"] = self._penalty(cand)
-        for k in ("req", "item", "variant", "rank", "x", "y", "w", "h"):
-            cand[k] = cand[k].astype(np.int64)
-        return cand
+        groups = [self._kind_candidates(kind, members, requests) for kind, members in by_kind.items()]
+        return Candidates(groups, len(requests), self.occ_cell, self.occupied.shape[1])
 
-    def _penalty(self, cand: dict[str, np.ndarray]) -> np.ndarray:
-        x0, y0 = cand["x"], cand["y"]
-        x1, y1 = x0 + cand["w"], y0 + cand["h"]
-        item = cand["item"].astype(np.int64)
-        boxes = np.stack([x0, y0, x1, y1], axis=1)
-        cx0, cy0, cx1, cy1 = self._cells(boxes)
+    def _kind_candidates(self, kind: str, members: list[int], requests: Sequence[Request]) -> "_Group":
+        """The candidates of requests ``members`` (all of one kind) as ``(member, rank, variant)`` arrays."""
+        sizes, vpen = _variant_table([requests[r] for r in members])
+        nvar = sizes.shape[1]
+        items = np.array([requests[r].item for r in members], dtype=np.int64)
+        x0, y0, x1, y1 = (self.rects[items, k][:, None] for k in range(4))
+        w, h = sizes[..., 0], sizes[..., 1]
+        positions = _positions(kind, x0, y0, x1, y1, w, h, self.gap)
+        shape = (len(members), len(positions), nvar)
+        xs, ys = np.empty(shape), np.empty(shape)
+        for rank, (px, py) in enumerate(positions):
+            xs[:, rank], ys[:, rank] = px, py
+        ok = np.broadcast_to((~np.isnan(w) & (w <= self.width) & (h <= self.height))[:, None, :], shape)
+        w, h = w[:, None, :], h[:, None, :]
+        if not ok.all():  # missing variants, chips bigger than the picture: no candidates (any numbers keep numpy quiet)
+            w, h = (np.where(ok[:, :1], v, 1.0) for v in (w, h))
+            xs, ys = np.where(ok, xs, 0.0), np.where(ok, ys, 0.0)
+        fields = np.empty((5, *shape))  # x, y, width, height, variant
+        np.round(np.clip(xs, 0, self.width - w), out=fields[0])
+        np.round(np.clip(ys, 0, self.height - h), out=fields[1])
+        fields[2], fields[3], fields[4] = w, h, np.arange(nvar)
+        cost = self._penalty(fields[0], fields[1], w, h, items, np.arange(len(positions))[None, :, None], vpen[:, None, :])
+        return _Group(np.asarray(members), fields, ok, cost)
+
+    def _penalty(self, x0, y0, w, h, items, rank, vpen) -> np.ndarray:
+        """Static penalty of chips at ``(x0, y0)`` of size ``(w, h)`` (arrays ``(member, rank, variant)``, broadcast)."""
+        x1, y1 = x0 + w, y0 + h
+        cx0, cy0, cx1, cy1 = self._cell_range(x0, y0, x1, y1)
         # others hidden: all objects' coverage under the chip minus the item's own share
-        ox0, oy0, ox1, oy1 = (a[item] for a in self.obj_cells)
+        ox0, oy0, ox1, oy1 = (a[items][:, None, None] for a in self.obj_cells)
         ix = np.clip(np.minimum(cx1, ox1) - np.maximum(cx0, ox0), 0, None)
         iy = np.clip(np.minimum(cy1, oy1) - np.maximum(cy0, oy0), 0, None)
-        own_cover = ix * iy * self.obj_density[item]
+        own_cover = ix * iy * self.obj_density[items][:, None, None]
         others = np.clip(self.cover.total(cx0, cy0, cx1, cy1) - own_cover, 0, None)
         # outlines crossed, minus the item's own outline
         own_edges = np.zeros_like(others)
-        ew = self.obj_edge_w[item]
+        ew = self.obj_edge_w[items][:, None, None]
         for row in (oy0, np.maximum(oy1 - 1, oy0)):
-            own_edges += ((row >= cy0) & (row < cy1)) * np.clip(np.minimum(cx1, ox1) - np.maximum(cx0, ox0), 0, None) * ew
+            own_edges += ((row >= cy0) & (row < cy1)) * ix * ew
         for col in (ox0, np.maximum(ox1 - 1, ox0)):
-            own_edges += ((col >= cx0) & (col < cx1)) * np.clip(np.minimum(cy1, oy1) - np.maximum(cy0, oy0), 0, None) * ew
+            own_edges += ((col >= cx0) & (col < cx1)) * iy * ew
         edges = np.clip(self.edges.total(cx0, cy0, cx1, cy1) - own_edges, 0, None) / np.maximum(cx1 - cx0 + cy1 - cy0, 1)
         # own object hidden (exact pixels) and drift away from it
-        r = self.rects[item]
-        own_w = np.clip(np.minimum(x1, r[:, 2]) - np.maximum(x0, r[:, 0]), 0, None)
-        own_h = np.clip(np.minimum(y1, r[:, 3]) - np.maximum(y0, r[:, 1]), 0, None)
-        own_area = np.maximum((r[:, 2] - r[:, 0]) * (r[:, 3] - r[:, 1]), 1.0)
+        rx0, ry0, rx1, ry1 = (self.rects[items, k][:, None, None] for k in range(4))
+        own_w = np.clip(np.minimum(x1, rx1) - np.maximum(x0, rx0), 0, None)
+        own_h = np.clip(np.minimum(y1, ry1) - np.maximum(y0, ry0), 0, None)
+        own_area = np.maximum((rx1 - rx0) * (ry1 - ry0), 1.0)
         hidden_self = own_w * own_h / own_area
-        gap_x = np.maximum(np.maximum(r[:, 0] - x1, x0 - r[:, 2]), 0)
-        gap_y = np.maximum(np.maximum(r[:, 1] - y1, y0 - r[:, 3]), 0)
+        gap_x = np.maximum(np.maximum(rx0 - x1, x0 - rx1), 0)
+        gap_y = np.maximum(np.maximum(ry0 - y1, y0 - ry1), 0)
         drift = np.maximum(np.hypot(gap_x, gap_y) - (self.gap + 1), 0) / self.font_size
-        return (
-            W_RANK * cand["rank"] + W_OTHERS * others + W_EDGES * edges + W_SELF * hidden_self
-            + W_DETACH * drift + cand["vpen"]
-        )
+        return W_RANK * rank + W_OTHERS * others + W_EDGES * edges + W_SELF * hidden_self + W_DETACH * drift + vpen
+
+    def _cell_range(self, x0, y0, x1, y1) -> tuple[np.ndarray, ...]:
+        """Penalty-map cells ``cx0, cy0, cx1, cy1`` covered by pixel boxes (rounded outwards, clipped to the map)."""
+        c = self.cell
+        cx0 = np.clip(np.floor(x0 / c), 0, self.grid_w).astype(np.int64)
+        cy0 = np.clip(np.floor(y0 / c), 0, self.grid_h).astype(np.int64)
+        cx1 = np.maximum(np.clip(np.ceil(x1 / c), 0, self.grid_w).astype(np.int64), cx0)
+        cy1 = np.maximum(np.clip(np.ceil(y1 / c), 0, self.grid_h).astype(np.int64), cy0)
+        return cx0, cy0, cx1, cy1
 
     # -- placement -------------------------------------------------------------------------
     def _cell_box(self, box) -> tuple[int, int, int, int]:
@@ -262,104 +255,252 @@ class Solver:
         cy0, cy1, cx0, cx1 = self._cell_box(box)
         return not _count_nonzero(self.occupied[cy0:cy1, cx0:cx1])
 
-    def place(self, requests: Sequence[Request], cand: dict[str, np.ndarray], order: Sequence[int]) -> dict[int, tuple]:
+    def place(self, requests: Sequence[Request], cand: "Candidates", order: Sequence[int]) -> dict[int, tuple]:
         """Greedy placement of the requests in ``order`` (positions in ``requests``).
 
         Returns ``{request: (variant, box)}``; requests with no free candidate are left out after
         a repair step that tries to move one blocking chip to another of its free candidates.
         """
-        if not len(cand["req"]) or not len(order):
+        if not cand.count or not len(order):
             return {}
-        rank_of = np.full(len(requests), -1, dtype=np.int64)
-        rank_of[np.asarray(order, dtype=np.int64)] = np.arange(len(order))
-        ranks = rank_of[cand["req"]]
-        keep = np.nonzero(ranks >= 0)[0]
-        sort = keep[np.lexsort((cand["cost"][keep], ranks[keep]))]
-        # Sorted by request rank first: each request's candidates are one run, cheapest first.
-        sorted_ranks = ranks[sort]
-        bounds = np.searchsorted(sorted_ranks, np.arange(len(order) + 1)).tolist()
-        c = self.occ_cell
-        x0, y0 = cand["x"][sort], cand["y"][sort]
-        x1, y1 = x0 + cand["w"][sort], y0 + cand["h"][sort]
-        cells = _Cells(x0 // c, -(-x1 // c), y0 // c, -(-y1 // c), x0, y0, x1, y1, cand["variant"][sort])
         chosen: dict[int, tuple] = {}
-        at: dict[int, int] = {}  # request -> position of its chosen candidate
-        occupied, count = self.occupied, _count_nonzero
-        cx0s, cx1s, cy0s, cy1s = cells.cx0, cells.cx1, cells.cy0, cells.cy1
-        for rank, r in enumerate(order):
-            for k in range(bounds[rank], bounds[rank + 1]):
-                region = occupied[cy0s[k] : cy1s[k], cx0s[k] : cx1s[k]]
-                if not count(region):
-                    region += 1
-                    chosen[r] = (cells.variant[k], cells.box(k))
-                    at[r] = k
-                    break
-        failed = [(r, rank) for rank, r in enumerate(order) if r not in chosen and bounds[rank + 1] > bounds[rank]][:MAX_REPAIRS]
+        at: dict[int, int] = {}  # request -> its chosen candidate
+        for r in order:
+            k = self._first_free(cand, cand.start[r], cand.start[r + 1])
+            if k is not None:
+                self.occupied[cand.region(k)] += 1
+                chosen[r], at[r] = (cand.variant(k), cand.box(k)), k
+        failed = [r for r in order if r not in chosen and cand.start[r + 1] > cand.start[r]][:MAX_REPAIRS]
         if failed and chosen:
-            # Which chip of this pass owns each occupancy cell (chips never share a cell): 1 + its slot.
-            owner = np.zeros(occupied.shape, dtype=np.int32)
-            slots = list(chosen)
-            for slot, r in enumerate(slots):
-                k = at[r]
-                owner[cy0s[k] : cy1s[k], cx0s[k] : cx1s[k]] = slot + 1
-            for r, rank in failed:
-                self._repair(r, range(bounds[rank], bounds[rank + 1]), chosen, at, cells, owner, slots, bounds, rank_of)
+            self._repair_all(failed, cand, chosen, at)
         return chosen
 
-    def _repair(self, r: int, options: range, chosen: dict, at: dict, cells: "_Cells", owner: np.ndarray, slots: list,
-                bounds: list, rank_of: np.ndarray) -> bool:
-        """Place request ``r`` by moving exactly one chip that blocks one of its best candidates."""
+    def _repair_all(self, failed: list[int], cand: "Candidates", chosen: dict, at: dict) -> None:
+        """Try :meth:`_repair` on each failed request with its six best candidates, in order."""
+        options = [range(cand.start[r], min(cand.start[r] + 6, cand.start[r + 1])) for r in failed]
+        chips = _PassChips(cand, at, options)
+        lo = 0
+        for r, opts in zip(failed, options):
+            self._repair(r, opts, lo, cand, chosen, at, chips)
+            lo += len(opts)
+
+    def _first_free(self, cand: "Candidates", lo: int, hi: int) -> int | None:
+        """The first of candidates ``lo..hi-1`` whose occupancy cells are all free (None: none is).
+
+        Most candidates of a crowded picture are taken: a look at the four corner cells (plain
+        integer reads of the grid's memory) rejects most of them before the exact test.
+        """
+        flat, occupied, count = self._flat, self.occupied, _count_nonzero
+        tl, tr, bl, br = cand.probes
+        if not cand.exact:  # pragma: no cover - chips have a padding
+            return next((k for k in range(lo, hi) if not count(occupied[cand.region(k)])), None)
+        for k in range(lo, hi):
+            if flat[tl[k]] or flat[tr[k]] or flat[bl[k]] or flat[br[k]]:
+                continue
+            if not count(occupied[cand.probe_region(tl[k], br[k])]):
+                return k
+        return None
+
+    def _has_free(self, cand: "Candidates", lo: int, skip: int, hi: int) -> bool:
+        """Whether a candidate in ``lo..hi-1`` other than ``skip`` is free."""
+        return self._first_free(cand, lo, skip) is not None or self._first_free(cand, skip + 1, hi) is not None
+
+    def _repair(self, r: int, options: range, row: int, cand: "Candidates", chosen: dict, at: dict,
+                chips: "_PassChips") -> bool:
+        """Place request ``r`` by moving exactly one chip that blocks one of its best candidates (``options``).
+
+        ``row``: where the options start in ``chips``' table of which chip blocks what.
+        """
         occupied, count = self.occupied, _count_nonzero
-        for k in options[:6]:
-            cy0, cy1, cx0, cx1 = cells.cy0[k], cells.cy1[k], cells.cx0[k], cells.cx1[k]
-            ids = owner[cy0:cy1, cx0:cx1]
-            hi = int(ids.max())
-            if not hi:  # blocked only by something that does not move (the legend, a dot, an earlier pass)
+        end = row + len(options)
+        stuck: set[int] = set()  # chips with no other free candidate even before r takes a place
+        for k, n, slot in zip(options, chips.counts[row:end], chips.first[row:end]):
+            if n != 1:  # free of this pass's chips (blocked by the legend, a dot, an earlier pass), or more than one
                 continue
-            if count(ids) != count(ids == hi):  # more than one chip in the way
+            other = chips.request[slot]
+            if other in stuck:
                 continue
-            other = slots[hi - 1]
             ok = at[other]
-            if not _overlap(cells.box(k), cells.box(ok)):  # it only shares a rounded-out cell
+            if not _overlap(cand.box(k), cand.box(ok)):  # it only shares a rounded-out cell
                 continue
-            oregion = occupied[cells.cy0[ok] : cells.cy1[ok], cells.cx0[ok] : cells.cx1[ok]]
+            oregion = occupied[cand.region(ok)]
             oregion -= 1
-            region = occupied[cy0:cy1, cx0:cx1]
+            region = occupied[cand.region(k)]
             if count(region):  # blocked by the legend, a dot or something else too
                 oregion += 1
                 continue
+            if not self._has_free(cand, cand.start[other], ok, cand.start[other + 1]):
+                stuck.add(other)  # taking k only blocks more: no need to try
+                oregion += 1
+                continue
             region += 1
-            orank = int(rank_of[other])
-            for j in range(bounds[orank], bounds[orank + 1]):
-                if j == ok:
-                    continue
-                alt = occupied[cells.cy0[j] : cells.cy1[j], cells.cx0[j] : cells.cx1[j]]
-                if not count(alt):
-                    alt += 1
-                    owner[cells.cy0[ok] : cells.cy1[ok], cells.cx0[ok] : cells.cx1[ok]] = 0
-                    owner[cells.cy0[j] : cells.cy1[j], cells.cx0[j] : cells.cx1[j]] = hi
-                    chosen[other] = (cells.variant[j], cells.box(j))
-                    at[other] = j
-                    chosen[r] = (cells.variant[k], cells.box(k))
-                    at[r] = k
-                    slots.append(r)
-                    owner[cy0:cy1, cx0:cx1] = len(slots)
-                    return True
+            j = self._first_free(cand, cand.start[other], ok)  # the blocking chip's first other free candidate
+            if j is None:
+                j = self._first_free(cand, ok + 1, cand.start[other + 1])
+            if j is not None:
+                occupied[cand.region(j)] += 1
+                chosen[other], at[other] = (cand.variant(j), cand.box(j)), j
+                chosen[r], at[r] = (cand.variant(k), cand.box(k)), k
+                chips.moved(slot, j, r, k)
+                return True
             region -= 1
             oregion += 1
         return False
 
 
-class _Cells:
-    """Candidates of one placement pass as plain lists: occupancy cells, pixel boxes, variants."""
+def _variant_table(requests: Sequence[Request]) -> tuple[np.ndarray, np.ndarray]:
+    """``(request, variant, 2)`` chip sizes (NaN: no such variant) and ``(request, variant)`` penalties.
 
-    def __init__(self, cx0, cx1, cy0, cy1, x0, y0, x1, y1, variant):
-        self.cx0, self.cx1, self.cy0, self.cy1 = cx0.tolist(), cx1.tolist(), cy0.tolist(), cy1.tolist()
-        self.x0, self.y0, self.x1, self.y1 = x0.tolist(), y0.tolist(), x1.tolist(), y1.tolist()
-        self.variant = variant.tolist()
+    Requests of the same text share their lists (``labels._Planner._requests``): each distinct
+    list is converted once.
+    """
+    row_of: dict[tuple[int, int], int] = {}
+    distinct: list[Request] = []
+    rows = []
+    for req in requests:
+        key = (id(req.sizes), id(req.variant_penalty))
+        row = row_of.get(key)
+        if row is None:
+            row = row_of[key] = len(distinct)
+            distinct.append(req)
+        rows.append(row)
+    nvar = max(len(req.sizes) for req in distinct)
+    nan2 = (np.nan, np.nan)
+    sizes = np.array([list(req.sizes) + [nan2] * (nvar - len(req.sizes)) for req in distinct], dtype=np.float64)
+    vpen = np.array([list(req.variant_penalty) + [0.0] * (nvar - len(req.variant_penalty)) for req in distinct], dtype=np.float64)
+    index = np.array(rows, dtype=np.int64)
+    return sizes.reshape(len(distinct), nvar, 2)[index], vpen.reshape(len(distinct), nvar)[index]
+
+
+@dataclass
+class _Group:
+    """Candidates of the requests ``members`` (one kind), arrays ``(member, rank, variant)``."""
+
+    members: np.ndarray
+    fields: np.ndarray  # (5, member, rank, variant): x, y, width, height, variant (pixels, whole numbers)
+    ok: np.ndarray  # a real candidate (the variant exists and fits in the picture)
+    cost: np.ndarray
+
+
+class Candidates:
+    """Candidates of one list of requests, each request's run cheapest first (see ``Solver.candidates``).
+
+    Request ``r``'s candidates are ``start[r]`` to ``start[r + 1] - 1``, by static penalty (ties:
+    position rank, then variant), so a placement pass needs no sorting of its own. Each candidate
+    has its pixel box, its occupancy cells (rounded outwards) and the flat grid indices of its
+    four corner cells (``probes``) as plain lists for the greedy loop.
+    """
+
+    def __init__(self, groups: list[_Group], n_requests: int, occ_cell: int, grid_width: int):
+        perm, runs = _runs_by_cost(groups, n_requests)
+        self.count = len(perm)
+        self.start = runs.tolist()
+        self.grid_width, self.occ_cell = grid_width, occ_cell
+        x0, y0, w, h, self.variants = _gather(groups, perm)
+        self.x0, self.y0, self.x1, self.y1 = x0, y0, x0 + w, y0 + h
+        c = occ_cell
+        cx0, cy0, cx1, cy1 = x0 // c, y0 // c, -(-self.x1 // c), -(-self.y1 // c)
+        # No empty region (chips have a padding): a box with x1 > x0 spans a cell at least, rounded outwards.
+        self.exact = not self.count or int(min(w.min(), h.min())) > 0
+        top, bottom = cy0 * grid_width, (cy1 - 1) * grid_width
+        self.probes = np.stack([top + cx0, top + cx1 - 1, bottom + cx0, bottom + cx1 - 1]).tolist()
+
+    @functools.cached_property
+    def cells(self) -> np.ndarray:
+        """``(candidate, 4)``: occupancy cells ``cx0, cy0, cx1, cy1`` (half-open, rounded outwards)."""
+        c = self.occ_cell
+        return np.stack([self.x0 // c, self.y0 // c, -(-self.x1 // c), -(-self.y1 // c)], axis=1)
+
+    def region(self, k: int) -> tuple[slice, slice]:
+        """The occupancy cells of candidate ``k``, as an index of the grid."""
+        if not self.exact:  # pragma: no cover - chips have a padding
+            cx0, cy0, cx1, cy1 = self.cells[k].tolist()
+            return slice(cy0, cy1), slice(cx0, cx1)
+        return self.probe_region(self.probes[0][k], self.probes[3][k])
+
+    def probe_region(self, top_left: int, bottom_right: int) -> tuple[slice, slice]:
+        """The occupancy cells between two corner cells (flat indices), as an index of the grid."""
+        cy0, cx0 = divmod(top_left, self.grid_width)
+        cy1, cx1 = divmod(bottom_right, self.grid_width)
+        return slice(cy0, cy1 + 1), slice(cx0, cx1 + 1)
 
     def box(self, k: int) -> tuple[int, int, int, int]:
-        return (self.x0[k], self.y0[k], self.x1[k], self.y1[k])
+        return (int(self.x0[k]), int(self.y0[k]), int(self.x1[k]), int(self.y1[k]))
+
+    def variant(self, k: int) -> int:
+        return int(self.variants[k])
+
+
+def _gather(groups: list[_Group], perm: np.ndarray) -> np.ndarray:
+    """``(5, candidate)`` integers x, y, width, height, variant of the candidates ``perm`` of the raveled groups."""
+    if len(groups) == 1:
+        fields = groups[0].fields.reshape(5, -1)
+    else:
+        fields = np.concatenate([g.fields.reshape(5, -1) for g in groups], axis=1) if groups else np.zeros((5, 0))
+    return fields[:, perm].astype(np.int64)
+
+
+def _runs_by_cost(groups: list[_Group], n_requests: int) -> tuple[np.ndarray, np.ndarray]:
+    """Candidate order grouped by request, cheapest first (ties: rank, variant), and each run's start.
+
+    Indices are into the groups' arrays raveled and concatenated. A stable sort of each request's
+    row of a dense ``(request, rank x variant)`` table (non-candidates cost infinity and sort
+    last): the order of a lexsort by (request, cost) of the candidates in (rank, variant) order.
+    """
+    runs = np.zeros(n_requests + 1, dtype=np.int64)
+    width = max((g.ok[0].size for g in groups), default=0)
+    if len(groups) == 1 and len(groups[0].members) == n_requests:  # one kind: the table is the group's own
+        g = groups[0]
+        table = np.where(g.ok, g.cost, np.inf).reshape(n_requests, width)
+        counts = g.ok.reshape(n_requests, width).sum(axis=1)
+        np.cumsum(counts, out=runs[1:])
+        by_cost = np.argsort(table, axis=1, kind="stable")
+        by_cost += (np.arange(n_requests) * width)[:, None]
+        return by_cost[np.arange(width) < counts[:, None]], runs
+    table = np.full((n_requests, width), np.inf)
+    where = np.zeros((n_requests, width), dtype=np.int64)
+    counts = np.zeros(n_requests, dtype=np.int64)
+    offset = 0
+    for g in groups:
+        m, n = len(g.members), g.ok[0].size
+        table[g.members, :n] = np.where(g.ok, g.cost, np.inf).reshape(m, n)
+        where[g.members, :n] = np.arange(offset, offset + m * n).reshape(m, n)
+        counts[g.members] = g.ok.reshape(m, n).sum(axis=1)
+        offset += m * n
+    np.cumsum(counts, out=runs[1:])
+    by_cost = np.argsort(table, axis=1, kind="stable")
+    taken = np.arange(width) < counts[:, None]
+    return np.take_along_axis(where, by_cost, axis=1)[taken], runs
+
+
+class _PassChips:
+    """The chips one pass placed, and which of them share an occupancy cell with each option of a repair.
+
+    The table (options x chips) is computed once for all failed requests and kept up to date
+    when a repair moves a chip and adds one (about one repair in ten succeeds).
+    """
+
+    def __init__(self, cand: Candidates, at: dict[int, int], options: list[range]):
+        self.cand = cand
+        self.request = list(at)
+        self.mine = cand.cells[np.concatenate([np.arange(o.start, o.stop) for o in options])]
+        self.hit = _shares_cells(self.mine[:, None, :], cand.cells[list(at.values())][None, :, :])
+        self._count()
+
+    def _count(self) -> None:
+        self.counts, self.first = self.hit.sum(axis=1).tolist(), self.hit.argmax(axis=1).tolist()
+
+    def moved(self, slot: int, k: int, r: int, k_new: int) -> None:
+        """Chip ``slot`` moved to candidate ``k``; request ``r`` took candidate ``k_new`` (a new chip)."""
+        self.hit[:, slot] = _shares_cells(self.mine, self.cand.cells[k])
+        self.hit = np.concatenate([self.hit, _shares_cells(self.mine, self.cand.cells[k_new])[:, None]], axis=1)
+        self.request.append(r)
+        self._count()
+
+
+def _shares_cells(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Whether cell rectangles ``a`` and ``b`` (``..., 4``: cx0, cy0, cx1, cy1, half-open) share a cell, broadcast."""
+    return (a[..., 0] < b[..., 2]) & (b[..., 0] < a[..., 2]) & (a[..., 1] < b[..., 3]) & (b[..., 1] < a[..., 3])
 
 
 def _overlap(a, b) -> bool:

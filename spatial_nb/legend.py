@@ -126,8 +126,8 @@ def legend_layout(groups, off_groups, st, width: int, height: int, mode: str) ->
                 continue
             tried.add(size)
             pad = max(2, round(size * 0.25))
+            swatch = _rows(groups, off_groups, size, 10**6, st)[1]  # depends on the size only
             for cols in range(1, 7):
-                swatch = _rows(groups, off_groups, size, 10**6, st)[1]
                 text_width = min(28 * size, (0.9 * width - 2 * pad - (cols - 1) * 2 * pad) / cols - swatch - pad)
                 if text_width < min(6 * size, max(2 * size, 0.4 * width)):  # small pictures accept narrow columns
                     break
