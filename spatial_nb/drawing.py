@@ -32,7 +32,7 @@ from .labels import LabelLayout, _legend_mode, item_geometry, layout_labels
 from .legend import NOTE_RGB, PANEL_ALPHA, PANEL_RGB, TEXT_RGB
 from ._maskpaint import MaskJob, MaskPainter, run_overlay
 from .projection import DEFAULT_FOV_DEG
-from ._glyphs import paint_simple_line
+from ._glyphs import paint_simple_line, simple_line_rows
 from .text import layout_text, paint_text
 
 __all__ = ["Style", "resolve_style", "draw", "check_aspect", "picture_size", "clear_label_caches"]
@@ -263,7 +263,7 @@ def _chip_op(p, st: Style) -> tuple:
     gives the same pixels as filling the chip and blending the text colour through the coverage
     (Pillow's rounding), three to five times faster: no per-pixel blend, and the coverage is made
     once for every chip showing the same text at the same size. On a big chip the coverage holds
-    only the box around the ink; ``ring`` lists the boxes around it, filled with the chip colour.
+    only the rows with ink; ``ring`` lists the boxes around them, filled with the chip colour.
     """
     global _coverage_pixels
     x0, y0, x1, y1 = p.box
@@ -288,25 +288,9 @@ def _chip_op(p, st: Style) -> tuple:
     return ("chip", coverage, _gradient(color, text_color_for(color)), (ix0, iy0), tuple((t, x0 + ex, y0 + ey) for t, ex, ey in emoji), ring)
 
 
-#: A chip's coverage is cut to the box around its ink when that leaves out at least this many
+#: A chip's coverage is cut to the rows holding ink when that leaves out at least this many
 #: pixels: filling them costs a third of converting them, but each fill is one more call.
 _CROP_MIN_PIXELS = 8000
-
-
-def _ink_box(canvas: np.ndarray) -> tuple[int, int, int, int]:
-    """``(x0, y0, x1, y1)`` around the nonzero pixels of ``canvas`` (its whole box when cutting saves little)."""
-    height, width = canvas.shape
-    if width * height < 2 * _CROP_MIN_PIXELS:
-        return (0, 0, width, height)
-    rows = np.flatnonzero(canvas.max(axis=1))
-    if not len(rows):
-        return (0, 0, 0, 0)
-    r0, r1 = int(rows[0]), int(rows[-1]) + 1
-    cols = np.flatnonzero(canvas[r0:r1].max(axis=0))
-    c0, c1 = int(cols[0]), int(cols[-1]) + 1
-    if width * height - (c1 - c0) * (r1 - r0) < _CROP_MIN_PIXELS:
-        return (0, 0, width, height)
-    return (c0, r0, c1, r1)
 
 
 @lru_cache(maxsize=16)
@@ -327,24 +311,40 @@ def _gradient(background: tuple[int, int, int], ink: tuple[int, int, int]) -> by
 
 def _chip_coverage(lines, size: int, ascent: int, line_h: int, text_x: int, text_y: int, width: int, height: int, font, lang):
     """``(coverage, emoji, ink, pixels)`` of a chip: a "P" image holding the text (baselines
-    ``line_h`` apart) inside the chip's ``ink`` box ``(x0, y0, x1, y1)`` (None when no ink), colour-emoji
-    tiles as ``(rgba, x, y)`` in chip pixels, and the pixels kept (for the cache's budget)."""
+    ``line_h`` apart) inside the chip's ``ink`` box ``(x0, y0, x1, y1)`` (None when nothing is inked),
+    colour-emoji tiles as ``(rgba, x, y)`` in chip pixels, and the pixels kept (the cache's budget).
+
+    The ink box spans the chip's width and the rows the glyphs may ink (known from the glyph
+    cells for printable ASCII, else found in the pixels); it is the whole chip when cutting saves little.
+    """
     canvas = np.zeros((height, width), dtype=np.uint8)
     emoji = []
+    rows: list[tuple[int, int]] | None = []
     for k, line in enumerate(lines):
+        baseline = text_y + k * line_h + ascent
         # lines never share rows (baselines line_h apart, each line_h tall at most): each box is still blank
-        if paint_simple_line(canvas, line, size, font, text_x, text_y + k * line_h + ascent, fresh=True):
-            continue  # printable ASCII: drawn from the glyph cache, no text layout needed
+        if paint_simple_line(canvas, line, size, font, text_x, baseline, fresh=True):
+            inked = simple_line_rows(line, size, font)  # drawn from the glyph cache: its rows are known
+            if rows is not None and inked is not None:
+                if inked != (0, 0):
+                    rows.append((baseline + inked[0], baseline + inked[1]))
+            else:
+                rows = None
+            continue
         lay = layout_text(line, size, font, lang)
-        emoji.extend(paint_text(canvas, lay, text_x, text_y + k * line_h + ascent - lay.ascent))
-    x0, y0, x1, y1 = ink = _ink_box(canvas)
-    if x1 <= x0:
-        return None, tuple(emoji), ink, 1
-    if (x0, y0, x1, y1) != (0, 0, width, height):
-        canvas = np.ascontiguousarray(canvas[y0:y1, x0:x1])
-    # mode "P" over the array's own memory: painting sets its palette to the chip's colours
-    coverage = Image.frombuffer("P", (x1 - x0, y1 - y0), canvas, "raw", "P", 0, 1)
-    return coverage, tuple(emoji), ink, canvas.size
+        emoji.extend(paint_text(canvas, lay, text_x, baseline - lay.ascent))
+        rows = None
+    if rows is None:  # some line went through text layout: look at the pixels
+        found = np.flatnonzero(canvas.max(axis=1)) if width * height >= 2 * _CROP_MIN_PIXELS else np.arange(height)
+        rows = [(int(found[0]), int(found[-1]) + 1)] if len(found) else []
+    if not rows:
+        return None, tuple(emoji), (0, 0, 0, 0), 1
+    top, bottom = max(0, min(r[0] for r in rows)), min(height, max(r[1] for r in rows))
+    if width * (height - (bottom - top)) < _CROP_MIN_PIXELS:
+        top, bottom = 0, height
+    # mode "P" over the array's own memory (a run of whole rows is contiguous): painting sets its palette
+    coverage = Image.frombuffer("P", (width, bottom - top), canvas[top:bottom], "raw", "P", 0, 1)
+    return coverage, tuple(emoji), (0, top, width, bottom), width * (bottom - top)
 
 
 @lru_cache(maxsize=1024)
