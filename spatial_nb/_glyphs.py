@@ -16,7 +16,7 @@ from PIL import Image, ImageFont
 
 from .fonts import Face, latin_font_path
 
-__all__ = ["paint_simple_line", "latin_glyphs", "clear_glyph_caches"]
+__all__ = ["paint_simple_line", "simple_line_rows", "latin_glyphs", "clear_glyph_caches"]
 
 
 class _GlyphCache:
@@ -44,10 +44,11 @@ class _GlyphCache:
                 self.advance(ch)
             return float(sum(map(self.advances.__getitem__, text)))
 
-    def cell(self, ch: str) -> tuple[np.ndarray, tuple] | None:
-        """``(block, overflow)``: the glyph's ink inside its advance, as a line-high block, plus the
-        ink outside it as ``(alpha, x, y)`` pieces (pen at x=0, top of the line at y=0); None when
-        the advance is not a whole number of pixels (then lines are composed glyph by glyph)."""
+    def cell(self, ch: str) -> tuple[np.ndarray, tuple, tuple[int, int] | None] | None:
+        """``(block, overflow, rows)``: the glyph's ink inside its advance, as a line-high block, the
+        ink outside it as ``(alpha, x, y)`` pieces (pen at x=0, top of the line at y=0), and the rows
+        its bitmap covers as ``(top, bottom)`` from the baseline (None: no ink); None when the
+        advance is not a whole number of pixels (then lines are composed glyph by glyph)."""
         if ch in self.cells:
             return self.cells[ch]
         adv = self.advance(ch)
@@ -56,12 +57,14 @@ class _GlyphCache:
             width, height = int(adv), self.ascent + self.descent
             block = np.zeros((height, width), dtype=np.uint8)
             overflow = []
+            rows_inked = None
             alpha, left, top = self.bitmap(ch)
             if alpha is not None:
                 y = self.ascent + top
                 r0, r1 = max(0, -y), min(alpha.shape[0], height - y)  # the line's box clips rows
                 if r1 > r0:
                     rows, y = alpha[r0:r1], y + r0
+                    rows_inked = (y - self.ascent, y + rows.shape[0] - self.ascent)
                     lo = min(max(-left, 0), rows.shape[1])
                     hi = min(max(width - left, lo), rows.shape[1])
                     block[y : y + rows.shape[0], left + lo : left + hi] = rows[:, lo:hi]
@@ -69,7 +72,7 @@ class _GlyphCache:
                         overflow.append((np.ascontiguousarray(rows[:, :lo]), left, y))
                     if hi < rows.shape[1]:
                         overflow.append((np.ascontiguousarray(rows[:, hi:]), left + hi, y))
-            entry = (block, tuple(overflow))
+            entry = (block, tuple(overflow), rows_inked)
         self.cells[ch] = entry
         return entry
 
@@ -222,6 +225,19 @@ def paint_simple_line(canvas: np.ndarray, text: str, size: int, font: str | None
             return True
     _blit(canvas, _line_alpha(cache, text), x, top)
     return True
+
+
+def simple_line_rows(text: str, size: int, font: str | None) -> tuple[int, int] | None:
+    """The rows ``(top, bottom)``, from the baseline, that :func:`paint_simple_line` may ink for
+    ``text`` (``(0, 0)``: none), or None when it does not draw ``text`` from glyph cells."""
+    cache = _simple_cache(text, size, font)
+    cells = _line_cells(cache, text) if cache is not None else None
+    if not cells:
+        return None
+    inked = [cell[2] for cell in cells if cell[2] is not None]
+    if not inked:
+        return (0, 0)
+    return min(top for top, _ in inked), max(bottom for _, bottom in inked)
 
 
 @lru_cache(maxsize=64)

@@ -20,6 +20,7 @@ from collections.abc import Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import Any
 
 import numpy as np
 from PIL import Image, ImageDraw
@@ -168,15 +169,27 @@ def _paint_rows(out: Image.Image, jobs: Sequence[MaskJob], alphas: Sequence, row
 _CHIP_LOCK = threading.Lock()
 
 
+def _writable_core(out: Image.Image):
+    """The core of ``out`` ready to be written in place (a read-only image is copied first, as ``paste`` does)."""
+    out.load()
+    if out.readonly:
+        out.paste(0, (0, 0, 0, 0))  # Pillow makes its own copy before the first write
+    return out.im
+
+
 def run_overlay(out: Image.Image, ops: Sequence[tuple]) -> None:
     """Run overlay ops in order: ``fill`` a box with a colour, paste a ``tile``, ``paste`` a colour or
-    an image through a mask, paint a ``chip``, ``shade`` a box (``("shade", rgb_point_table, box)``),
-    outline a ``rect`` (``("rect", inclusive_xyxy, colour, width)``) or draw with a ``pen``.
+    an image through a mask, paint a ``chip``, ``shade`` a box (``("shade", rgb_point_table, box)``)
+    or draw with a ``pen`` (``("pen", fn(ImageDraw))``).
 
-    A chip op is ``("chip", coverage, palette, (x, y), emoji)``: the "L"/"P" coverage image is
-    given the 768-byte ``palette`` and pasted (Pillow converts it to RGB), then the
-    ``(rgba, dx, dy)`` emoji tiles go over it.
+    A chip op is ``("chip", coverage, palette, (x, y), emoji, ring)``: the ``ring`` boxes are
+    filled with the palette's first colour, the mode "P" coverage image (or None) is given the
+    768-byte ``palette`` and pasted at ``(x, y)`` (converted to RGB on the way), then the
+    ``(rgba, x, y)`` emoji tiles go over it. Fills and chips talk to Pillow's core image
+    directly: a crowded picture has thousands of them, and ``Image.paste``'s checks cost more
+    than the pixels of a small one.
     """
+    core = _writable_core(out)
     pen = None
     # Chips showing the same text in the same colours (a crowded picture) share one RGB tile.
     seen: dict[tuple, int] = {}
@@ -184,34 +197,40 @@ def run_overlay(out: Image.Image, ops: Sequence[tuple]) -> None:
         if op[0] == "chip":
             key = (id(op[1]), op[2])
             seen[key] = seen.get(key, 0) + 1
-    tiles: dict[tuple, Image.Image] = {}
+    tiles: dict[tuple, Any] = {}
     for op in ops:
         kind = op[0]
         if kind == "chip":
-            _, coverage, palette, xy, emoji = op
+            _, coverage, palette, (x, y), emoji, ring = op
+            if ring:
+                background = tuple(palette[:3])
+                for box in ring:
+                    core.paste(background, box)
             key = (id(coverage), palette)
-            tile = tiles.get(key)
-            if tile is None:
-                with _CHIP_LOCK:
-                    coverage.putpalette(palette)
-                    tile = coverage.convert("RGB")
+            tile = tiles.get(key) if coverage is not None else None
+            if tile is None and coverage is not None:
+                source = coverage.im
+                with _CHIP_LOCK:  # chips of other colours share the coverage (and set its palette)
+                    source.putpalette("RGB", "RGB", palette)
+                    tile = source.convert("RGB")
                 if seen[key] > 1:
                     tiles[key] = tile
-            out.paste(tile, xy)
-            for image, dx, dy in emoji:
-                out.paste(image, (xy[0] + dx, xy[1] + dy), image)
+            if tile is not None:
+                width, height = tile.size
+                core.paste(tile, (x, y, x + width, y + height))
+            for image, ex, ey in emoji:
+                out.paste(image, (ex, ey), image)
+        elif kind == "fill":  # ("fill", colour, box)
+            core.paste(op[1], op[2])
         elif kind == "shade":  # a translucent colour over a box: one table lookup per channel, no blend
             box = op[2]
             out.paste(out.crop(box).point(op[1]), box)
-        elif kind == "rect":  # ("rect", inclusive xyxy, colour, width): an outline growing inwards
-            pen = pen or ImageDraw.Draw(out)
-            pen.rectangle(op[1], outline=op[2], width=op[3])
         elif kind == "pen":
             pen = pen or ImageDraw.Draw(out)
             op[1](pen)
         elif kind == "paste":  # a colour or an image through an "L"/"RGBA" mask
             out.paste(op[1], op[2], op[3])
-        else:  # a colour into a box, or an image at its top-left corner
+        else:  # ("tile", image, (x, y)): an image at its top-left corner
             out.paste(op[1], op[2])
 
 

@@ -32,7 +32,7 @@ from .labels import LabelLayout, _legend_mode, item_geometry, layout_labels
 from .legend import NOTE_RGB, PANEL_ALPHA, PANEL_RGB, TEXT_RGB
 from ._maskpaint import MaskJob, MaskPainter, run_overlay
 from .projection import DEFAULT_FOV_DEG
-from ._glyphs import paint_simple_line
+from ._glyphs import paint_simple_line, simple_line_rows
 from .text import layout_text, paint_text
 
 __all__ = ["Style", "resolve_style", "draw", "check_aspect", "picture_size", "clear_label_caches"]
@@ -170,25 +170,19 @@ def picture_size(image: Any) -> tuple[int, int]:
 def _rect_ops(xyxy: tuple[int, int, int, int], color: tuple[int, int, int], line_width: int) -> list[tuple]:
     """Overlay ops of a box outline ``line_width`` pixels wide, drawn inside the half-open box.
 
-    A short box is one ``ImageDraw.rectangle(..., width=w)``; a tall one is four filled strips
-    (the same pixels: Pillow draws a rectangle's sides pixel by pixel, 5x slower at 4K sizes).
+    Four filled strips (the pixels of ``ImageDraw.rectangle(..., width=w)``, which draws the sides
+    pixel by pixel: several times slower for tall boxes, and slower per call for small ones).
     """
     x0, y0, x1, y1 = xyxy
     w = min(line_width, max(1, (min(x1 - x0, y1 - y0) + 1) // 2))
     if min(x1 - x0, y1 - y0) <= 2 * w:  # no hole left inside: the outline is the whole box
         return [("fill", color, xyxy)]
-    if (y1 - y0) * w <= _RECT_MAX_SIDE_PIXELS:
-        return [("rect", (x0, y0, x1 - 1, y1 - 1), color, w)]
     return [
         ("fill", color, (x0, y0, x1, y0 + w)),
         ("fill", color, (x0, y1 - w, x1, y1)),
         ("fill", color, (x0, y0 + w, x0 + w, y1 - w)),
         ("fill", color, (x1 - w, y0 + w, x1, y1 - w)),
     ]
-
-
-#: Outlines whose sides cover at most this many pixels each are drawn by ImageDraw in one call.
-_RECT_MAX_SIDE_PIXELS = 700
 
 
 def _pen_lines(lines, color):
@@ -253,7 +247,7 @@ def _label_ops(layout: LabelLayout, st: Style) -> tuple[list[tuple], list[tuple]
     return inside, outside
 
 
-#: Text coverage of recent chips at chip size ("L"/"P" images, shared by chips with the same text
+#: Text coverage of recent chips at chip size ("P" images, shared by chips with the same text
 #: and size whatever their colour), kept up to a total number of pixels.
 _COVERAGE: OrderedDict[tuple, tuple] = OrderedDict()
 _COVERAGE_MAX_PIXELS = 32_000_000
@@ -262,13 +256,14 @@ _COVERAGE_LOCK = threading.Lock()
 
 
 def _chip_op(p, st: Style) -> tuple:
-    """The overlay op of a chip or tag: ``("chip", coverage, palette, (x, y), emoji)``.
+    """The overlay op of a chip or tag: ``("chip", coverage, palette, (x, y), emoji, ring)``.
 
-    The chip is painted as a palette image: its text coverage at chip size, with 256 palette
-    entries running from the chip colour to the text colour. Pasting it (Pillow converts it to
-    RGB on the way) gives the same pixels as filling the chip and blending the text colour
-    through the coverage (Pillow's rounding), three to five times faster: no per-pixel blend, and
-    the coverage is made once for every chip showing the same text at the same size.
+    The chip is painted as a palette image: its text coverage, with 256 palette entries running
+    from the chip colour to the text colour. Pasting it (Pillow converts it to RGB on the way)
+    gives the same pixels as filling the chip and blending the text colour through the coverage
+    (Pillow's rounding), three to five times faster: no per-pixel blend, and the coverage is made
+    once for every chip showing the same text at the same size. On a big chip the coverage holds
+    only the rows with ink; ``ring`` lists the boxes around them, filled with the chip colour.
     """
     global _coverage_pixels
     x0, y0, x1, y1 = p.box
@@ -282,13 +277,20 @@ def _chip_op(p, st: Style) -> tuple:
         with _COVERAGE_LOCK:
             if shape not in _COVERAGE:
                 _COVERAGE[shape] = found
-                _coverage_pixels += (x1 - x0) * (y1 - y0)
+                _coverage_pixels += found[3]
             while _coverage_pixels > _COVERAGE_MAX_PIXELS and len(_COVERAGE) > 1:
-                _, (old, _) = _COVERAGE.popitem(last=False)
-                _coverage_pixels -= old.width * old.height
-    coverage, emoji = found
+                _coverage_pixels -= _COVERAGE.popitem(last=False)[1][3]
+    coverage, emoji, ink, _ = found
     color = tuple(p.color)
-    return ("chip", coverage, _gradient(color, text_color_for(color)), (x0, y0), emoji)
+    ix0, iy0, ix1, iy1 = x0 + ink[0], y0 + ink[1], x0 + ink[2], y0 + ink[3]
+    ring = tuple(box for box in ((x0, y0, x1, iy0), (x0, iy1, x1, y1), (x0, iy0, ix0, iy1), (ix1, iy0, x1, iy1))
+                 if box[2] > box[0] and box[3] > box[1])
+    return ("chip", coverage, _gradient(color, text_color_for(color)), (ix0, iy0), tuple((t, x0 + ex, y0 + ey) for t, ex, ey in emoji), ring)
+
+
+#: A chip's coverage is cut to the rows holding ink when that leaves out at least this many
+#: pixels: filling them costs a third of converting them, but each fill is one more call.
+_CROP_MIN_PIXELS = 8000
 
 
 @lru_cache(maxsize=16)
@@ -308,17 +310,41 @@ def _gradient(background: tuple[int, int, int], ink: tuple[int, int, int]) -> by
 
 
 def _chip_coverage(lines, size: int, ascent: int, line_h: int, text_x: int, text_y: int, width: int, height: int, font, lang):
-    """``(coverage, emoji)``: an "L" image of chip size holding the text (baselines ``line_h`` apart),
-    and colour-emoji tiles as ``(rgba, x, y)`` in chip pixels."""
+    """``(coverage, emoji, ink, pixels)`` of a chip: a "P" image holding the text (baselines
+    ``line_h`` apart) inside the chip's ``ink`` box ``(x0, y0, x1, y1)`` (None when nothing is inked),
+    colour-emoji tiles as ``(rgba, x, y)`` in chip pixels, and the pixels kept (the cache's budget).
+
+    The ink box spans the chip's width and the rows the glyphs may ink (known from the glyph
+    cells for printable ASCII, else found in the pixels); it is the whole chip when cutting saves little.
+    """
     canvas = np.zeros((height, width), dtype=np.uint8)
     emoji = []
+    rows: list[tuple[int, int]] | None = []
     for k, line in enumerate(lines):
+        baseline = text_y + k * line_h + ascent
         # lines never share rows (baselines line_h apart, each line_h tall at most): each box is still blank
-        if paint_simple_line(canvas, line, size, font, text_x, text_y + k * line_h + ascent, fresh=True):
-            continue  # printable ASCII: drawn from the glyph cache, no text layout needed
+        if paint_simple_line(canvas, line, size, font, text_x, baseline, fresh=True):
+            inked = simple_line_rows(line, size, font)  # drawn from the glyph cache: its rows are known
+            if rows is not None and inked is not None:
+                if inked != (0, 0):
+                    rows.append((baseline + inked[0], baseline + inked[1]))
+            else:
+                rows = None
+            continue
         lay = layout_text(line, size, font, lang)
-        emoji.extend(paint_text(canvas, lay, text_x, text_y + k * line_h + ascent - lay.ascent))
-    return Image.fromarray(canvas), tuple(emoji)
+        emoji.extend(paint_text(canvas, lay, text_x, baseline - lay.ascent))
+        rows = None
+    if rows is None:  # some line went through text layout: look at the pixels
+        found = np.flatnonzero(canvas.max(axis=1)) if width * height >= 2 * _CROP_MIN_PIXELS else np.arange(height)
+        rows = [(int(found[0]), int(found[-1]) + 1)] if len(found) else []
+    if not rows:
+        return None, tuple(emoji), (0, 0, 0, 0), 1
+    top, bottom = max(0, min(r[0] for r in rows)), min(height, max(r[1] for r in rows))
+    if width * (height - (bottom - top)) < _CROP_MIN_PIXELS:
+        top, bottom = 0, height
+    # mode "P" over the array's own memory (a run of whole rows is contiguous): painting sets its palette
+    coverage = Image.frombuffer("P", (width, bottom - top), canvas[top:bottom], "raw", "P", 0, 1)
+    return coverage, tuple(emoji), (0, top, width, bottom), width * (bottom - top)
 
 
 @lru_cache(maxsize=1024)

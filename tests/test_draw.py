@@ -354,18 +354,31 @@ def test_small_mask_inside_a_big_one_stays_visible_whatever_the_order():
 # -- issue #13 item 6: the fast paths draw exactly what the plain Pillow operations draw -------------
 
 
-def test_chips_are_their_colour_with_the_text_blended_in_exactly():
+@pytest.mark.parametrize(
+    "size, label",
+    [
+        ((640, 480), "chip {k} Épée 猫"),
+        ((2560, 1920), "a long chip {k} with ñ and ü, wrapped or not"),  # big chips: only the rows with ink are
+        # converted (found in the pixels)
+        ((2560, 1920), "a long plain chip {k}, wrapped or not"),  # ... (known from the glyph cells)
+    ],
+)
+def test_chips_are_their_colour_with_the_text_blended_in_exactly(size, label):
     """A chip is painted as a palette image: the same pixels as filling it and blending the text colour
     through the text's coverage with Pillow (one chip per colour of the palette, black and white text)."""
+    from spatial_nb import drawing
     from spatial_nb.colors import text_color_for
     from spatial_nb.labels import label_boxes
     from spatial_nb.text import layout_text, text_alpha
 
     rng = np.random.default_rng(7)
-    picture = Image.fromarray(rng.integers(0, 256, (480, 640, 3), dtype=np.uint8))
-    res = Result([Item(f"chip {k} Épée 猫", box=(0.05 + 0.045 * k, 0.1 + 0.04 * k, 0.1 + 0.045 * k, 0.15 + 0.04 * k))
+    picture = Image.fromarray(rng.integers(0, 256, (size[1], size[0], 3), dtype=np.uint8))
+    res = Result([Item(label.format(k=k), box=(0.05 + 0.045 * k, 0.1 + 0.04 * k, 0.1 + 0.045 * k, 0.15 + 0.04 * k))
                   for k in range(19)])
+    drawing.clear_label_caches()
     out = draw(picture, res, show_boxes=False)
+    if size[0] > 640:  # the test covers chips whose coverage was cut to its inked rows
+        assert any(entry[2][1] > 0 for entry in drawing._COVERAGE.values())
     chips = [p for p in label_boxes(picture, res) if p.kind == "label"]
     assert len(chips) == 19
     for p in chips:
@@ -396,8 +409,8 @@ def test_chip_palette_rounds_like_pillows_blend_for_every_opacity():
 @pytest.mark.parametrize(
     "box,line_width",
     [
-        ((0.1, 0.1, 0.15, 0.13), 3),  # short: one ImageDraw.rectangle
-        ((0.1, 0.05, 0.9, 0.95), 7),  # tall: four filled strips
+        ((0.1, 0.1, 0.15, 0.13), 3),  # short
+        ((0.1, 0.05, 0.9, 0.95), 7),  # tall
         ((0.4, 0.4, 0.41, 0.9), 7),  # narrower than two line widths: filled
     ],
 )
