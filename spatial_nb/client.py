@@ -24,7 +24,6 @@ from .deadline import DEFAULT_TIMEOUT, RetrySchedule, check_timeout
 from .errors import MissingKeyError, OfflineCacheMiss
 from .plan import RETRY_STATUS_CODES, ModelSupportWarning, RequestPlan
 from .redaction import install_log_filter, remember_secret
-from .request_errors import one_line as _one_line
 from .result import Result
 from .streaming import DetectStream
 

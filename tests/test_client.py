@@ -355,7 +355,7 @@ def test_unusable_key_is_refused_in_one_line_without_showing_it(fake_gemini, mon
 
 
 def test_error_text_hides_escaped_spellings_of_the_key():
-    from spatial_nb.client import _one_line
+    from spatial_nb.request_errors import one_line as _one_line
 
     key = "abc-SECRET\n9876\u00e9"
     text = f"Illegal header value {key.encode('utf-8')!r}; also {key!r} and {key}"
