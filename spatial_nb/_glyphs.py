@@ -16,7 +16,7 @@ from PIL import Image, ImageFont
 
 from .fonts import Face, latin_font_path
 
-__all__ = ["paint_simple_line", "simple_line_rows", "latin_glyphs", "clear_glyph_caches"]
+__all__ = ["paint_simple_line", "latin_glyphs", "clear_glyph_caches"]
 
 
 class _GlyphCache:
@@ -153,13 +153,12 @@ def _paint_glyphs(canvas: np.ndarray, run, size: int, x: int, baseline: int, lin
 
 def _line_cells(cache: _GlyphCache, text: str) -> list | None:
     """The glyph cells of a line, or None when some advance is not a whole number of pixels."""
-    cells = []
-    for ch in text:
-        cell = cache.cell(ch)
-        if cell is None:
-            return None
-        cells.append(cell)
-    return cells
+    known = cache.cells
+    try:
+        cells = [known[ch] for ch in text]
+    except KeyError:  # a glyph not rasterised yet
+        cells = [cache.cell(ch) for ch in text]
+    return None if None in cells else cells
 
 
 def _compose_line(cache: _GlyphCache, text: str, cells: list, out: np.ndarray) -> None:
@@ -204,40 +203,36 @@ def _simple_cache(text: str, size: int, font: str | None) -> _GlyphCache | None:
     return latin_glyphs(max(1, int(round(size))))  # None without the font
 
 
-def paint_simple_line(canvas: np.ndarray, text: str, size: int, font: str | None, x: int, baseline: int, *, fresh: bool = False) -> bool:
+def paint_simple_line(
+    canvas: np.ndarray, text: str, size: int, font: str | None, x: int, baseline: int, *, fresh: bool = False
+) -> tuple[int, int] | None:
     """Draw a printable-ASCII line in the default font into ``canvas`` (max), pen at ``x`` on ``baseline``,
     straight from the glyph cache: what ``paint_text(canvas, layout_text(text, size), x, baseline - ascent)``
     draws. ``fresh``: the caller knows the line's box is still all zeros (then the line is composed in
-    place, without a copy). Returns False (nothing drawn) for any other line."""
+    place, without a copy).
+
+    Returns:
+        The rows ``(top, bottom)``, from the baseline, that the glyphs' bitmaps cover (``(0, 0)``: no
+        ink), or None (nothing drawn) for any other line.
+    """
     cache = _simple_cache(text, size, font)
     if cache is None:
-        return False
+        return None
     cells = _line_cells(cache, text)
     if cells is None:
-        return False
-    width = sum(cell[0].shape[1] for cell in cells)
-    if not width:
-        return False
-    top, height = baseline - cache.ascent, cache.ascent + cache.descent
-    if x >= 0 and top >= 0 and x + width <= canvas.shape[1] and top + height <= canvas.shape[0]:
-        if fresh:
-            _compose_line(cache, text, cells, canvas[top : top + height, x : x + width])
-            return True
-    _blit(canvas, _line_alpha(cache, text), x, top)
-    return True
-
-
-def simple_line_rows(text: str, size: int, font: str | None) -> tuple[int, int] | None:
-    """The rows ``(top, bottom)``, from the baseline, that :func:`paint_simple_line` may ink for
-    ``text`` (``(0, 0)``: none), or None when it does not draw ``text`` from glyph cells."""
-    cache = _simple_cache(text, size, font)
-    cells = _line_cells(cache, text) if cache is not None else None
-    if not cells:
         return None
-    inked = [cell[2] for cell in cells if cell[2] is not None]
+    width = int(cache.width(text))  # whole-pixel advances: the cells' total width
+    if not width:
+        return None
+    top, height = baseline - cache.ascent, cache.ascent + cache.descent
+    if fresh and x >= 0 and top >= 0 and x + width <= canvas.shape[1] and top + height <= canvas.shape[0]:
+        _compose_line(cache, text, cells, canvas[top : top + height, x : x + width])
+    else:
+        _blit(canvas, _line_alpha(cache, text), x, top)
+    inked = [rows for rows in (cache.cells[ch][2] for ch in set(text)) if rows is not None]
     if not inked:
         return (0, 0)
-    return min(top for top, _ in inked), max(bottom for _, bottom in inked)
+    return min(r[0] for r in inked), max(r[1] for r in inked)
 
 
 @lru_cache(maxsize=64)

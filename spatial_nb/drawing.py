@@ -32,7 +32,7 @@ from .labels import LabelLayout, _legend_mode, item_geometry, layout_labels
 from .legend import NOTE_RGB, PANEL_ALPHA, PANEL_RGB, TEXT_RGB
 from ._maskpaint import MaskJob, MaskPainter, run_overlay
 from .projection import DEFAULT_FOV_DEG
-from ._glyphs import paint_simple_line, simple_line_rows
+from ._glyphs import paint_simple_line
 from .text import layout_text, paint_text
 
 __all__ = ["Style", "resolve_style", "draw", "check_aspect", "picture_size", "clear_label_caches"]
@@ -323,13 +323,10 @@ def _chip_coverage(lines, size: int, ascent: int, line_h: int, text_x: int, text
     for k, line in enumerate(lines):
         baseline = text_y + k * line_h + ascent
         # lines never share rows (baselines line_h apart, each line_h tall at most): each box is still blank
-        if paint_simple_line(canvas, line, size, font, text_x, baseline, fresh=True):
-            inked = simple_line_rows(line, size, font)  # drawn from the glyph cache: its rows are known
-            if rows is not None and inked is not None:
-                if inked != (0, 0):
-                    rows.append((baseline + inked[0], baseline + inked[1]))
-            else:
-                rows = None
+        inked = paint_simple_line(canvas, line, size, font, text_x, baseline, fresh=True)
+        if inked is not None:  # drawn from the glyph cache: its rows are known
+            if rows is not None and inked != (0, 0):
+                rows.append((baseline + inked[0], baseline + inked[1]))
             continue
         lay = layout_text(line, size, font, lang)
         emoji.extend(paint_text(canvas, lay, text_x, baseline - lay.ascent))
