@@ -86,7 +86,8 @@ else:
 
 def build() -> nbformat.NotebookNode:
     # Current models only (retired ids still work when typed); no live catalogue here, so the
-    # generated notebook does not depend on the machine that generated it.
+    # generated notebook does not depend on the machine that generated it. The cell itself prints
+    # today's list from the live catalogue (Colab's form needs a fixed list).
     models_param = ", ".join(f'"{m}"' for m in KNOWN_MODELS if PROFILES[m].status == "current")
     cells = [
         md(
@@ -158,7 +159,8 @@ print("API key found:", find_api_key() is not None)
 ### Pick a model
 
 `gemini-3.6-flash` (the cookbook's default) handles all four kinds of answer quickly. The
-list holds the models Google serves today; `gemini-2.5-flash` and `gemini-2.5-pro` were
+list holds the models current when this notebook was written, and the cell prints the ones
+Google lists today (asked once a day); `gemini-2.5-flash` and `gemini-2.5-pro` were
 retired on 2026-12-01 (Google answers them with 3.x models), so they are not offered. Type
 any other id if you like: spatial_nb keeps one table of what each model needs (how to turn
 thinking down, which mask format it answers, its default temperature) in `snb.models`,
@@ -178,6 +180,12 @@ try:
 except snb.MissingKeyError:
     client = None  # the socks and spill sections replay recorded answers instead
     print("No API key: the socks and spill sections show recorded answers; the others are skipped.")
+if client is not None:
+    try:
+        client.catalogue()  # the models Google serves today (kept a day: at most one request)
+    except snb.GeminiRequestError as exc:
+        print("Could not read today's model list:", exc)
+print("Models to pick from today:", ", ".join(snb.models.picker_models()))
 profile = snb.models.profile(MODEL)
 print(profile.name, "-", profile.notes)
 print("kinds:", ", ".join(profile.kinds), "| masks as:", profile.mask_format or "-")
@@ -432,6 +440,8 @@ print(len(saved), "characters;", snb.Result.from_json(saved)[0].label)
 """
         ),
     ]
+    for number, cell in enumerate(cells, 1):
+        cell["id"] = f"cell-{number:02d}"  # stable ids: regenerating changes only what changed
     nb = new_notebook(cells=cells)
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
     nb.metadata["language_info"] = {"name": "python"}

@@ -22,7 +22,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from spatial_nb import prompts, samples
+from spatial_nb import models, prompts, samples
 from spatial_nb.recordings import recording_for
 
 from .conftest import TEST_KEY
@@ -263,6 +263,12 @@ def test_tour_notebook_runs_and_draws_every_section(kernel_env, tmp_path):
         stderr = "".join(o.get("text", "") for o in cell.outputs if o.get("name") == "stderr")
         assert "glyph" not in stderr.lower(), f"{section}: labels drawn with missing glyphs: {stderr}"
 
+    # The model cell asked for today's model list once and offers what the API lists beyond the table.
+    model_cell = next(c for c in nb.cells if c.cell_type == "code" and c.source.lstrip().startswith("import spatial_nb as snb\n\nMODEL"))
+    offered = _stdout(model_cell).split("Models to pick from today:", 1)[1].splitlines()[0]
+    assert "gemini-3.9-flash-preview" in offered and offered.strip().startswith(models.DEFAULT_MODEL), offered
+    assert len(kernel_env.list_requests()) >= 1
+
     # The Interactions API cell went through /interactions, with store=False.
     inter = kernel_env.interaction_requests()
     assert len(inter) == 1 and inter[0].body["store"] is False and inter[0].images
@@ -328,7 +334,6 @@ def test_tour_says_the_gallery_photos_ship_and_no_key_is_needed():
 
 
 def test_tour_model_picker_offers_current_models_default_first():
-    from spatial_nb import models
 
     nb = nbformat.read(TOUR, as_version=4)
     (line,) = [ln for cell in nb.cells if cell.cell_type == "code" for ln in cell.source.splitlines()
