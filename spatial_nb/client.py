@@ -318,7 +318,7 @@ class Client:
         from google import genai
         from google.genai import types
 
-        from .http_guard import make_http_client
+        from .http_guard import make_http_client, ssl_context
 
         http = types.HttpOptions(
             retry_options=schedule.http_retry_options(RETRY_STATUS_CODES),
@@ -326,7 +326,11 @@ class Client:
             timeout=None if self.timeout is None else int(self.timeout * 1000),
         )
         if not _uses_mtls(self.vertexai):  # Vertex mTLS needs the SDK's own google-auth session
-            http.httpx_client = make_http_client()
+            tls = ssl_context()  # made once per process: loading the CA certificates costs ~20 ms
+            http.httpx_client = make_http_client(tls)
+            # The SDK also builds an async HTTP client ("verify") and a websocket context
+            # ("ssl") at once; given ours, it does not load the CA certificates twice more.
+            http.async_client_args = {"verify": tls, "ssl": tls}
         kwargs: dict[str, Any] = {"http_options": http}
         if self.vertexai:
             kwargs.update(vertexai=True, project=self.project, location=self.location)
