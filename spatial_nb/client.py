@@ -344,6 +344,27 @@ class Client:
         install_log_filter()  # the SDK's loggers exist now; its retry line quotes error bodies
         return sdk
 
+    def warm_up(self) -> None:
+        """Do now, without sending anything, the one-off work of this process's first request:
+        build the SDK client (its HTTP client, TLS setup) and the SDK's request and answer types
+        (pydantic builds them on first use, ~30 ms). A folder run calls it on a request thread
+        while its first images are prepared, so the first requests do not wait for it. Safe
+        from any thread; does nothing offline; a failure here surfaces on the first request.
+
+        Example:
+            >>> client.warm_up()  # doctest: +SKIP
+        """
+        if self.offline:
+            return
+        from google.genai import types
+
+        self._sdk()
+        if self.backend == "generate_content":
+            types.GenerateContentConfig(temperature=0.0)
+            types.Content(role="user", parts=[types.Part.from_bytes(data=b"\xff\xd8\xff", mime_type="image/jpeg"),
+                                              types.Part.from_text(text="warm-up")])
+            types.GenerateContentResponse()
+
     # -- requests ---------------------------------------------------------------------------
     def _plan(self, image: Any, prompt: str, kind: str, settings: dict[str, Any]) -> RequestPlan:
         return RequestPlan(self, image, prompt, kind, settings)
