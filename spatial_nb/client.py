@@ -318,7 +318,7 @@ class Client:
         from google import genai
         from google.genai import types
 
-        from .http_guard import make_http_client
+        from .http_guard import make_http_client, ssl_context
 
         http = types.HttpOptions(
             retry_options=schedule.http_retry_options(RETRY_STATUS_CODES),
@@ -326,7 +326,11 @@ class Client:
             timeout=None if self.timeout is None else int(self.timeout * 1000),
         )
         if not _uses_mtls(self.vertexai):  # Vertex mTLS needs the SDK's own google-auth session
-            http.httpx_client = make_http_client()
+            tls = ssl_context()  # made once per process: loading the CA certificates costs ~20 ms
+            http.httpx_client = make_http_client(tls)
+            # The SDK also builds an async HTTP client ("verify") and a websocket context
+            # ("ssl") at once; given ours, it does not load the CA certificates twice more.
+            http.async_client_args = {"verify": tls, "ssl": tls}
         kwargs: dict[str, Any] = {"http_options": http}
         if self.vertexai:
             kwargs.update(vertexai=True, project=self.project, location=self.location)
@@ -339,6 +343,27 @@ class Client:
             sdk = genai.Client(**kwargs)
         install_log_filter()  # the SDK's loggers exist now; its retry line quotes error bodies
         return sdk
+
+    def warm_up(self) -> None:
+        """Do now, without sending anything, the one-off work of this process's first request:
+        build the SDK client (its HTTP client, TLS setup) and the SDK's request and answer types
+        (pydantic builds them on first use, ~30 ms). A folder run calls it on a request thread
+        while its first images are prepared, so the first requests do not wait for it. Safe
+        from any thread; does nothing offline; a failure here surfaces on the first request.
+
+        Example:
+            >>> client.warm_up()  # doctest: +SKIP
+        """
+        if self.offline:
+            return
+        from google.genai import types
+
+        self._sdk()
+        if self.backend == "generate_content":
+            types.GenerateContentConfig(temperature=0.0)
+            types.Content(role="user", parts=[types.Part.from_bytes(data=b"\xff\xd8\xff", mime_type="image/jpeg"),
+                                              types.Part.from_text(text="warm-up")])
+            types.GenerateContentResponse()
 
     # -- requests ---------------------------------------------------------------------------
     def _plan(self, image: Any, prompt: str, kind: str, settings: dict[str, Any]) -> RequestPlan:

@@ -34,19 +34,35 @@ except ImportError:  # pragma: no cover - an SDK on plain httpx
 
 from .deadline import FAULT_HEADER, Deadline, current
 
-__all__ = ["GuardedHttpClient", "make_http_client"]
+__all__ = ["GuardedHttpClient", "make_http_client", "ssl_context"]
 
 _SNIPPET = 120
 
 
-def make_http_client() -> GuardedHttpClient:
-    """A :class:`GuardedHttpClient` set up like the SDK's own (system or ``SSL_CERT_FILE`` CAs, env proxies)."""
-    if os.environ.get("SSL_CERT_FILE") or os.environ.get("SSL_CERT_DIR"):
-        verify: Any = ssl.create_default_context(cafile=os.environ.get("SSL_CERT_FILE"),
-                                                 capath=os.environ.get("SSL_CERT_DIR"))
-    else:
-        verify = httpx.create_ssl_context()
-    return GuardedHttpClient(verify=verify, timeout=None)
+def ssl_context() -> ssl.SSLContext:
+    """The TLS settings of every Gemini connection: made like the SDK's own (the ``SSL_CERT_FILE``
+    / ``SSL_CERT_DIR`` CAs when set, else httpx's defaults), once per process and per value of
+    those two variables. Loading the CA certificates costs ~20 ms of CPU; an SSLContext is
+    safe to share between clients and threads."""
+    where = (os.environ.get("SSL_CERT_FILE"), os.environ.get("SSL_CERT_DIR"))
+    with _ssl_lock:
+        context = _ssl_contexts.get(where)
+        if context is None:
+            if where[0] or where[1]:
+                context = ssl.create_default_context(cafile=where[0], capath=where[1])
+            else:
+                context = httpx.create_ssl_context()
+            _ssl_contexts[where] = context
+        return context
+
+
+_ssl_contexts: dict[tuple[str | None, str | None], ssl.SSLContext] = {}
+_ssl_lock = threading.Lock()
+
+
+def make_http_client(verify: ssl.SSLContext | None = None) -> GuardedHttpClient:
+    """A :class:`GuardedHttpClient` set up like the SDK's own (``verify``: default :func:`ssl_context`; env proxies)."""
+    return GuardedHttpClient(verify=verify if verify is not None else ssl_context(), timeout=None)
 
 
 class GuardedHttpClient(httpx.Client):

@@ -14,6 +14,7 @@ from __future__ import annotations
 import dataclasses
 import os
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -48,7 +49,8 @@ def default_prepare_threads(concurrency: int) -> int:
     return max(1, min(cores, concurrency))
 
 
-def prepare(client: Any, path: Path, prompt: str, kwargs: dict[str, Any]) -> PreparedImage | tuple[Result, float]:
+def prepare(client: Any, path: Path, prompt: str, kwargs: dict[str, Any],
+            on_miss: Callable[[], None] | None = None) -> PreparedImage | tuple[Result, float]:
     """Stage 1: the cached answer as ``(result, seconds)``, or the image ready to send.
 
     Args:
@@ -56,6 +58,8 @@ def prepare(client: Any, path: Path, prompt: str, kwargs: dict[str, Any]) -> Pre
         path: The image file.
         prompt: The prompt.
         kwargs: The ``client.detect`` keyword arguments of the run (``kind`` included).
+        on_miss: Called (on this thread) when the answer is not cached and the image is
+            about to be decoded for sending.
 
     Raises:
         ImageLoadError: the file is missing, unreadable or not an image.
@@ -73,6 +77,8 @@ def prepare(client: Any, path: Path, prompt: str, kwargs: dict[str, Any]) -> Pre
     if hit is not None:
         return hit, time.perf_counter() - start
     plan.require_online()
+    if on_miss is not None:
+        on_miss()
     (prepared,) = plan.prepared  # the plan's own max_size and image_format: the same cache key
     # Only the encoded bytes travel on: the thumbnail (~1 MB at 640 px) is not kept while the
     # image waits for a request slot; the request opens the bytes again (header only).
