@@ -4,10 +4,13 @@
   upscaled, with sensor-like noise so they compress like camera photos (~3 MB), every fourth
   stored sideways with EXIF orientation 6, each file with its own bytes (own cache key).
 * Throughput: 48 photos, 200 ms simulated model latency, concurrency 8, a fresh on-disk
-  answer cache (as users run it). Ideal = max(network bound 48 / 8 x 0.2 s, CPU bound: the
-  client-side work on the same 48 photos — read, hash, decode, thumbnail, encode — done
-  by 8 threads with no requests at all, measured in the same round). The serial time of that
-  work, divided by the cores, is printed too (on a busy machine the cores are not all ours).
+  answer cache (as users run it). Ideal = max(network bound 48 / 8 x 0.2 s + the preparation of
+  one photo (no request can leave before a photo is ready), CPU bound + 0.2 s (the last photo
+  prepared still needs its round trip)); the CPU bound is the client-side work on the same 48
+  photos — read, hash, decode, thumbnail, encode — done by 8 threads with no requests at all,
+  measured in the same round. The ratio to max(network, CPU) (perfect overlap, which no run can
+  reach when the two bounds are close, as here) and to the serial time divided by the cores are
+  printed too (on a busy machine the cores are not all ours).
   Target: wall <= 1.3x ideal; ``ROUNDS`` interleaved rounds, the verdict is the median ratio.
   CPU seconds per photo (preparation alone vs the whole run: SDK, HTTP, parsing, cache,
   records) are compared too (target <= 1.3x): unlike wall times they do not depend on the
@@ -239,7 +242,10 @@ def main() -> int:
                 parallel = child("--prepare", str(tmp / "photos"), str(CONCURRENCY))["wall"]
                 run = run_child(server.url, tmp / "photos", tmp / f"out-{round_}", str(tmp / f"cache-{round_}"))
                 network = N_PHOTOS / CONCURRENCY * LATENCY_S
-                ideal = max(network, parallel)
+                # No run can beat either bound: requests wait for the first photo to be prepared, and
+                # the last photo prepared still needs one model round trip after its preparation.
+                ideal = max(network + serial / N_PHOTOS, parallel + LATENCY_S)
+                overlap_ideal = max(network, parallel)  # the old figure: perfect overlap, unreachable
                 ratio = run["wall"] / ideal
                 ratios.append(ratio)
                 cpu_ratios.append(run["cpu"] / serial_run["cpu"])
@@ -247,8 +253,8 @@ def main() -> int:
                       f"{N_PHOTOS / run['wall']:.1f} img/s; ideal {ideal:.2f} s = {N_PHOTOS / ideal:.1f} img/s "
                       f"(network {network:.2f} s; CPU: {CONCURRENCY} threads {parallel:.2f} s, serial {serial:.2f} s "
                       f"= {serial / N_PHOTOS * 1000:.0f} ms per photo, / {cores} cores = {serial / cores:.2f} s) -> "
-                      f"{ratio:.2f}x ideal, {run['wall'] / max(network, serial / cores):.2f}x the serial/cores "
-                      f"ideal; CPU per photo: preparation {serial_run['cpu'] / N_PHOTOS * 1000:.0f} ms, whole run "
+                      f"{ratio:.2f}x ideal ({run['wall'] / overlap_ideal:.2f}x max(network, CPU), which assumes perfect "
+                      f"overlap; {run['wall'] / max(network, serial / cores):.2f}x the serial/cores one); CPU per photo: preparation {serial_run['cpu'] / N_PHOTOS * 1000:.0f} ms, whole run "
                       f"{run['cpu'] / N_PHOTOS * 1000:.0f} ms; peak RSS {run['peak_mb']:.0f} MB "
                       f"({run['done']} done, {run['errors']} errors)")
                 if run["done"] != N_PHOTOS:
