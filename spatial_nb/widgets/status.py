@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..empty_answers import SAFETY_FINISH_REASONS
+from ..empty_answers import SAFETY_FINISH_REASONS, refusal_cause
 from .compare import total_tokens
 from .messages import NOTHING_READ, PanelMessage, esc, plural
 from .state import RunRecord
@@ -70,7 +70,7 @@ def result_message(record: RunRecord, recording: Any = None) -> PanelMessage | N
     res = record.result
     finish = str(getattr(res, "finish_reason", "") or "").upper()
     if finish == "RECITATION":
-        return PanelMessage("error", "Stopped: recitation", f"Gemini stopped its answer because it would repeat source material ({finish}).",
+        return PanelMessage("error", "Stopped: recitation", f"Gemini stopped its answer {refusal_cause(finish)} ({finish}).",
                             "Try another prompt or image.")
     if finish.startswith("BLOCKED") or finish in SAFETY_FINISH_REASONS:
         return PanelMessage("error", "Blocked by safety filters", f"Gemini stopped its answer ({finish}).", "Try another prompt or image.")
